@@ -1,0 +1,159 @@
+// MON_INTERCEPT_REQUEST: the validation request a hook sends (32-byte header, then OperationCount
+// MON_SERIALIZED_SQE of 88 bytes, then — win11mon only, flagged — extension records).
+// `InterceptRequestView` is the zero-allocation reader the engine uses on the hot path: one
+// DataView per buffer, accessors by SQE index, 64-bit fields as (hi, lo) halves.
+import { Win11MonError } from './errors.js';
+import {
+  MON_INTERCEPT_REQUEST_HEADER_SIZE as HDR,
+  MON_SERIALIZED_SQE_SIZE as SQE,
+  MON_INTERCEPT_REQUEST_VERSION,
+  MON_INTERCEPT_MAX_OPS_PER_SUBMIT,
+  MON_REQUEST_FLAG_EXTENSIONS,
+  MON_REQUEST_FLAGS_VALID,
+  MON_EXT_HEADER_SIZE,
+  MonExtType,
+  MON_SQE_EXT_MAGIC,
+  MsqOff,
+} from './monitor.js';
+import { NtStatus } from './ntstatus.js';
+
+const S = 'MON_INTERCEPT_REQUEST';
+
+/** Upper bound on a request: header + the header's absolute SQE cap + 4 MiB of extension records. */
+export const MON_INTERCEPT_REQUEST_MAX_SIZE = HDR + MON_INTERCEPT_MAX_OPS_PER_SUBMIT * SQE + 4 * 1024 * 1024;
+
+/**
+ * A validated, read-only view over one request. `reset()` re-targets it at new bytes, so a
+ * long-lived validator allocates nothing per request.
+ */
+export class InterceptRequestView {
+  dv: DataView = new DataView(new ArrayBuffer(HDR));
+  /** Byte length the request occupies (its Size field, checked against the bytes given). */
+  size = 0;
+  processId = 0;
+  threadId = 0;
+  ioRingHandleHi = 0;
+  ioRingHandleLo = 0;
+  operationCount = 0;
+  flags = 0;
+  /** Offset of the first extension record, or -1 when the request carries none. */
+  extOffset = -1;
+
+  /**
+   * Points the view at `bytes` and checks the header; throws Win11MonError (code and NTSTATUS
+   * name the field) for truncation, lying Size fields, bad Version, reserved flags, overflowing counts.
+   */
+  reset(bytes: Uint8Array): this {
+    if (bytes.byteLength < HDR) {
+      throw new Win11MonError('WIN11MON_ERR_TRUNCATED', `${S} needs at least ${HDR} bytes, got ${bytes.byteLength}`, { struct: S, field: 'Size', offset: 0, expected: HDR, actual: bytes.byteLength });
+    }
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const size = dv.getUint32(0, true);
+    const version = dv.getUint32(4, true);
+    const count = dv.getUint32(0x18, true);
+    const flags = dv.getUint32(0x1c, true);
+    if (version !== MON_INTERCEPT_REQUEST_VERSION) {
+      throw new Win11MonError('WIN11MON_ERR_BAD_VERSION', `${S}.Version is ${version}; win11mon speaks version ${MON_INTERCEPT_REQUEST_VERSION}`, { struct: S, field: 'Version', offset: 4, expected: 1, actual: version });
+    }
+    if ((flags & ~MON_REQUEST_FLAGS_VALID) !== 0) {
+      throw new Win11MonError('WIN11MON_ERR_RESERVED_NONZERO', `${S}.Flags has reserved bits set (0x${flags.toString(16)})`, { struct: S, field: 'Flags', offset: 0x1c, expected: '0 or 0x1', actual: `0x${flags.toString(16)}` });
+    }
+    if (count > MON_INTERCEPT_MAX_OPS_PER_SUBMIT) {
+      throw new Win11MonError('WIN11MON_ERR_COUNT_OVERFLOW', `${S}.OperationCount ${count} exceeds the absolute maximum ${MON_INTERCEPT_MAX_OPS_PER_SUBMIT}`, { struct: S, field: 'OperationCount', offset: 0x18, expected: `<= ${MON_INTERCEPT_MAX_OPS_PER_SUBMIT}`, actual: count });
+    }
+    // count <= 4096, so HDR + count * SQE cannot overflow 32 bits here; the check above is the guard.
+    const needed = HDR + count * SQE;
+    if (size > bytes.byteLength) {
+      throw new Win11MonError('WIN11MON_ERR_SIZE_MISMATCH', `${S}.Size says ${size} bytes but only ${bytes.byteLength} were given`, { struct: S, field: 'Size', offset: 0, expected: `<= ${bytes.byteLength}`, actual: size }, { status: NtStatus.STATUS_BUFFER_TOO_SMALL });
+    }
+    const hasExt = (flags & MON_REQUEST_FLAG_EXTENSIONS) !== 0;
+    if (hasExt ? size < needed : size !== needed) {
+      throw new Win11MonError('WIN11MON_ERR_SIZE_MISMATCH', `${S}.Size is ${size} but ${HDR} + OperationCount ${count} x ${SQE} = ${needed}${hasExt ? ' (plus extension records)' : ''}`, { struct: S, field: 'Size', offset: 0, expected: needed, actual: size });
+    }
+    this.dv = dv;
+    this.size = size;
+    this.processId = dv.getUint32(8, true);
+    this.threadId = dv.getUint32(0xc, true);
+    this.ioRingHandleLo = dv.getUint32(0x10, true);
+    this.ioRingHandleHi = dv.getUint32(0x14, true);
+    this.operationCount = count;
+    this.flags = flags;
+    this.extOffset = hasExt && size > needed ? needed : -1;
+    return this;
+  }
+
+  /** Byte offset of SQE `i` inside the buffer. */
+  sqeOffset(i: number): number {
+    return HDR + i * SQE;
+  }
+  opCode(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.OpCode, true); }
+  sqeFlags(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.Flags, true); }
+  fileRefLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.FileRef, true); }
+  fileRefHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.FileRef + 4, true); }
+  fileOffsetLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.FileOffset, true); }
+  fileOffsetHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.FileOffset + 4, true); }
+  bufferAddressLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.BufferAddress, true); }
+  bufferAddressHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.BufferAddress + 4, true); }
+  bufferSize(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.BufferSize, true); }
+  bufferOffset(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.BufferOffset, true); }
+  key(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.Key, true); }
+  reserved1(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.Reserved1, true); }
+  userDataLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.UserData, true); }
+  userDataHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.UserData + 4, true); }
+  /** True when SQE `i` was written by win11mon's serializer (the Ext* words are meaningful). */
+  hasExt(i: number): boolean { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtMagic, true) === MON_SQE_EXT_MAGIC; }
+  extSqeFlags(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtSqeFlags, true); }
+  extOpFlags(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtOpFlags, true); }
+  extCount(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtCount, true); }
+  extAdvisory(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtAdvisory, true); }
+  extArgLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtArg, true); }
+  extArgHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtArg + 4, true); }
+}
+
+/** One extension record found after the SQE array. */
+export interface RequestExtension {
+  type: number;
+  /** Offset of the payload (after the 8-byte record header) in the request buffer. */
+  payloadOffset: number;
+  length: number;
+}
+
+/**
+ * Walks the extension records of a request (cold path: only when the view says there are any).
+ * Each record: u32 Type, u32 Length, Length payload bytes, padded to 8. Throws
+ * WIN11MON_ERR_BAD_EXTENSION naming the offset for a record that runs past Size or has an unknown type.
+ */
+export function readExtensions(view: InterceptRequestView): RequestExtension[] {
+  const out: RequestExtension[] = [];
+  if (view.extOffset < 0) return out;
+  let off = view.extOffset;
+  const end = view.size;
+  const dv = view.dv;
+  while (off < end) {
+    if (end - off < MON_EXT_HEADER_SIZE) {
+      throw new Win11MonError('WIN11MON_ERR_BAD_EXTENSION', `extension record header at offset ${off} is cut off by Size ${end}`, { struct: S, field: 'Extension.Type', offset: off });
+    }
+    const type = dv.getUint32(off, true);
+    const length = dv.getUint32(off + 4, true);
+    if (type !== MonExtType.BufferInfoArray && type !== MonExtType.FileHandleArray && type !== MonExtType.RegBuffersSnapshot) {
+      throw new Win11MonError('WIN11MON_ERR_BAD_EXTENSION', `extension record at offset ${off} has unknown Type ${type}`, { struct: S, field: 'Extension.Type', offset: off, actual: type });
+    }
+    const padded = (length + 7) & ~7;
+    if (length > end - off - MON_EXT_HEADER_SIZE || padded > end - off - MON_EXT_HEADER_SIZE) {
+      throw new Win11MonError('WIN11MON_ERR_BAD_EXTENSION', `extension record at offset ${off} declares Length ${length}, past the end of the request`, { struct: S, field: 'Extension.Length', offset: off + 4, expected: `<= ${end - off - MON_EXT_HEADER_SIZE}`, actual: length });
+    }
+    const minLen = type === MonExtType.RegBuffersSnapshot ? 16 : 8;
+    if (length < minLen) {
+      throw new Win11MonError('WIN11MON_ERR_BAD_EXTENSION', `extension record at offset ${off} (Type ${type}) is ${length} bytes; it needs at least ${minLen}`, { struct: S, field: 'Extension.Length', offset: off + 4, expected: `>= ${minLen}`, actual: length });
+    }
+    const count = dv.getUint32(off + MON_EXT_HEADER_SIZE + (type === MonExtType.RegBuffersSnapshot ? 0 : 4), true);
+    const elem = type === MonExtType.FileHandleArray ? 8 : 16;
+    const expectLen = minLen + count * elem;
+    if (expectLen !== length) {
+      throw new Win11MonError('WIN11MON_ERR_BAD_EXTENSION', `extension record at offset ${off} (Type ${type}) has Count ${count}, which needs Length ${expectLen}, not ${length}`, { struct: S, field: 'Extension.Count', offset: off + 8, expected: expectLen, actual: length });
+    }
+    out.push({ type, payloadOffset: off + MON_EXT_HEADER_SIZE, length });
+    off += MON_EXT_HEADER_SIZE + padded;
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+// The `win11mon` command: builds the commander program from one module per subcommand.
+import { Command, CommanderError } from 'commander';
+import { processIo, ExitCode, type CliIo } from './io.js';
+import { isWin11MonError } from '../abi/errors.js';
+// Subcommands: each module exports `register(program, io)` and sets process exit status through
+// the returned promise of its action. Add one import and one entry to COMMANDS per subcommand.
+import type { CommandModule } from './command.js';
+
+const COMMANDS: Array<() => Promise<CommandModule>> = [
+  // (subcommands are listed here)
+];
+
+export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const program = new Command('win11mon');
+  program
+    .description('Intercept and validate Windows 11 IoRing submissions before the kernel runs them (against an emulated Windows IoRing kernel).')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  let status: number = ExitCode.Ok;
+  const setStatus = (s: number) => { status = s; };
+  for (const load of COMMANDS) {
+    const mod = await load();
+    const cmd = mod.register(program, io, setStatus);
+    cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+      return ExitCode.BadInput;
+    }
+    if (isWin11MonError(e)) {
+      io.err(`win11mon: ${e.code} (${e.statusName}): ${e.message}\n`);
+      return ExitCode.BadInput;
+    }
+    io.err(`win11mon: ${(e as Error)?.stack ?? String(e)}\n`);
+    return ExitCode.Failure;
+  }
+  return status;
+}
