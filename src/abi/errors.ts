@@ -25,6 +25,8 @@ export const ErrorCodes = {
   WIN11MON_ERR_JOURNAL_CORRUPT: { status: NtStatus.STATUS_DATA_ERROR, summary: 'a journal record failed its checksum or framing' },
   WIN11MON_ERR_HOOK_STATE: { status: NtStatus.STATUS_INVALID_PARAMETER, summary: 'a hook was installed twice, or removed when not installed' },
   WIN11MON_ERR_INTERNAL: { status: NtStatus.STATUS_INTERNAL_ERROR, summary: 'an internal invariant failed; this is a win11mon bug' },
+  WIN11MON_ERR_SOCKET_DIR_UNSAFE: { status: NtStatus.STATUS_ACCESS_DENIED, summary: 'the service socket directory is world-writable, owned by another user, or not a directory' },
+  WIN11MON_ERR_SERVICE_RUNNING: { status: NtStatus.STATUS_OBJECT_NAME_COLLISION, summary: 'another win11mon service is already listening on the socket path' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

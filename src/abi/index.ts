@@ -11,3 +11,5 @@ export * from './ioctl.js';
 export * from './request.js';
 export * from './serialize.js';
 export * from './response.js';
+export * from './codec.js';
+export * from './decode.js';

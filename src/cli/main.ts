@@ -8,6 +8,7 @@ import type { CommandModule } from './command.js';
 
 const COMMANDS: Array<() => Promise<CommandModule>> = [
   // (subcommands are listed here)
+  () => import('./commands/decode.js').then((m) => m.default),
 ];
 
 export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
