@@ -8,6 +8,8 @@ import type { CommandModule } from './command.js';
 
 const COMMANDS: Array<() => Promise<CommandModule>> = [
   // (subcommands are listed here)
+  () => import('./commands/validate.js').then((m) => m.default),
+  () => import('./commands/policy.js').then((m) => m.default),
   () => import('./commands/decode.js').then((m) => m.default),
 ];
 
