@@ -11,6 +11,8 @@ const COMMANDS: Array<() => Promise<CommandModule>> = [
   () => import('./commands/validate.js').then((m) => m.default),
   () => import('./commands/policy.js').then((m) => m.default),
   () => import('./commands/decode.js').then((m) => m.default),
+  () => import('./commands/offsets.js').then((m) => m.default),
+  () => import('./commands/demo.js').then((m) => m.default),
 ];
 
 export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
