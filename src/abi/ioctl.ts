@@ -42,6 +42,10 @@ const defs: IoctlDef[] = [
   { name: 'IOCTL_MONITOR_INTERCEPT_ADD_BL', fn: 0x26, access: FILE_WRITE_ACCESS, summary: 'add a process to the blacklist' },
   { name: 'IOCTL_MONITOR_INTERCEPT_REMOVE_BL', fn: 0x27, access: FILE_WRITE_ACCESS, summary: 'ULONG ProcessId: remove from the blacklist' },
   { name: 'IOCTL_MONITOR_INTERCEPT_GET_BL', fn: 0x28, access: FILE_READ_ACCESS, summary: 'MON_BLACKLIST_ENTRY array' },
+  // win11mon additions (0x29..0x2B are unused by the C header; its next block starts at 0x30)
+  { name: 'IOCTL_MONITOR_INTERCEPT_POST_SUBMIT', fn: 0x29, access: FILE_ANY_ACCESS, summary: 'win11mon: the hook reports a submission outcome (MON_POST_SUBMIT_INPUT)' },
+  { name: 'IOCTL_MONITOR_HOOK_NOTIFY', fn: 0x2a, access: FILE_ANY_ACCESS, summary: 'win11mon: the hook reports its install/removal (MON_HOOK_NOTIFY_INPUT)' },
+  { name: 'IOCTL_MONITOR_CLIENT_EVENT', fn: 0x2b, access: FILE_ANY_ACCESS, summary: 'win11mon: a client reports an event it recorded locally (MON_CLIENT_EVENT_INPUT)' },
 ];
 
 export type IoctlName = (typeof defs)[number]['name'];

@@ -1,0 +1,117 @@
+// The client side of the service socket: sends IOCTL request frames over device.sock or
+// admin.sock and matches response frames to requests by id, many in flight at once.
+import { createConnection, type Socket } from 'node:net';
+import { Win11MonError, ntStatusName } from '../abi/index.js';
+import type { IoctlResult } from '../driver/device.js';
+import { CONNECTION_ERROR_ID, FrameDecoder, MAX_FRAME_DATA, encodeRequest, type Frame } from '../service/framing.js';
+
+/** Options of connectSocketTransport. */
+export interface SocketTransportOptions {
+  /** Per-request timeout (default 5000 ms); a late answer is ignored. Also bounds the connect. */
+  timeoutMs?: number;
+}
+
+/** An open connection to the service. */
+export interface SocketTransport {
+  /** Sends one IOCTL; resolves with the device's result (failure NTSTATUS included), rejects with
+   * WIN11MON_ERR_TIMEOUT, WIN11MON_ERR_NOT_CONNECTED or WIN11MON_ERR_FRAME_TOO_LARGE. */
+  ioctl(code: number, input: Uint8Array, outputLength: number): Promise<IoctlResult>;
+  /** Requests awaiting an answer. */
+  readonly pendingCount: number;
+  /** Rejects pending requests with WIN11MON_ERR_NOT_CONNECTED and closes the socket; removes every listener and timer. */
+  close(): Promise<void>;
+}
+
+interface Pending { resolve: (r: IoctlResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+
+/**
+ * Connects to a service socket.
+ *
+ * @example
+ * const t = await connectSocketTransport('/run/win11mon/device.sock', { timeoutMs: 2000 });
+ * const r = await t.ioctl(IOCTL_MONITOR_INTERCEPT_GET_STATS, new Uint8Array(0), 152);
+ * await t.close();
+ */
+export async function connectSocketTransport(socketPath: string, opts: SocketTransportOptions = {}): Promise<SocketTransport> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const socket: Socket = await new Promise((resolve, reject) => {
+    const s = createConnection(socketPath);
+    const timer = setTimeout(() => { s.destroy(); reject(new Win11MonError('WIN11MON_ERR_TIMEOUT', `connecting to ${socketPath} timed out after ${timeoutMs} ms`, { field: 'socketPath', actual: socketPath })); }, timeoutMs);
+    s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `cannot connect to ${socketPath}: ${e.code ?? e.message}`, { field: 'socketPath', actual: e.code ?? e.message }, { cause: e }));
+    });
+  });
+
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let closedError: Win11MonError | undefined;
+  let closedPromise: Promise<void> | undefined;
+
+  const failAll = (e: Win11MonError): void => {
+    closedError ??= e;
+    for (const [id, p] of pending) { clearTimeout(p.timer); pending.delete(id); p.reject(e); }
+  };
+  const onFrame = (f: Frame): void => {
+    if (f.id === CONNECTION_ERROR_ID) {
+      failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `the service closed the connection: ${ntStatusName(f.a)}`, { actual: ntStatusName(f.a) }));
+      socket.destroy();
+      return;
+    }
+    const p = pending.get(f.id);
+    if (!p) return; // timed out earlier: ignore the late answer
+    pending.delete(f.id);
+    clearTimeout(p.timer);
+    p.resolve({ status: f.a, information: f.b, output: f.data.slice() });
+  };
+  const decoder = new FrameDecoder(onFrame);
+  const onData = (chunk: Buffer): void => {
+    try {
+      decoder.push(chunk);
+    } catch (e) {
+      failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `bad response stream: ${(e as Error).message}`, {}, { cause: e }));
+      socket.destroy();
+    }
+  };
+  const onError = (e: Error): void => failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `connection to ${socketPath} failed: ${e.message}`, {}, { cause: e }));
+  const onClose = (): void => {
+    failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `connection to ${socketPath} closed`));
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.off('close', onClose);
+  };
+  socket.on('data', onData);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+
+  return {
+    get pendingCount() { return pending.size; },
+    ioctl(code: number, input: Uint8Array, outputLength: number): Promise<IoctlResult> {
+      if (closedError) return Promise.reject(closedError);
+      if (input.byteLength > MAX_FRAME_DATA) {
+        return Promise.reject(new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `input of ${input.byteLength} bytes exceeds ${MAX_FRAME_DATA}`, { field: 'input', expected: MAX_FRAME_DATA, actual: input.byteLength }));
+      }
+      const id = nextId;
+      nextId = nextId >= 0xffffffff ? 1 : nextId + 1; // 0 is the connection-error id
+      return new Promise<IoctlResult>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Win11MonError('WIN11MON_ERR_TIMEOUT', `IOCTL 0x${(code >>> 0).toString(16)} got no answer in ${timeoutMs} ms`, { field: 'timeoutMs', expected: timeoutMs }));
+        }, timeoutMs);
+        pending.set(id, { resolve, reject, timer });
+        socket.write(encodeRequest(id, code, outputLength, input));
+      });
+    },
+    close(): Promise<void> {
+      closedPromise ??= new Promise<void>((resolve) => {
+        failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', 'transport closed'));
+        if (socket.destroyed) { onClose(); resolve(); return; }
+        socket.once('close', () => resolve());
+        socket.end();
+        socket.destroySoon();
+      });
+      return closedPromise;
+    },
+  };
+}

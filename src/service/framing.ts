@@ -1,0 +1,145 @@
+// Socket framing for the win11mon service, shared by the server and the client transport.
+// Little-endian; one request per frame; many frames in flight per connection:
+//   request  = u32 length of the rest | u32 request id | u32 IOCTL code | u32 output length | input
+//   response = u32 length of the rest | u32 request id | u32 NTSTATUS   | u32 bytes written | output
+// Decoding is incremental: a list of chunks and a state machine. The declared length is checked
+// against the maximum before anything is buffered, and chunks are concatenated only when one
+// frame spans several of them (at most once per frame).
+import { Win11MonError } from '../abi/index.js';
+
+/** Bytes of the length prefix. */
+export const FRAME_LENGTH_SIZE = 4;
+/** Fixed fields after the length: id + two u32s. A length below this is malformed. */
+export const FRAME_FIXED_SIZE = 12;
+/** Largest input or output carried by one frame: 1 MiB. */
+export const MAX_FRAME_DATA = 1024 * 1024;
+/** Largest value of the length field: 12 + 1 MiB. */
+export const MAX_FRAME_LENGTH = FRAME_FIXED_SIZE + MAX_FRAME_DATA;
+/** Request id the server uses for a connection-level error response (before it closes). */
+export const CONNECTION_ERROR_ID = 0;
+
+/** A decoded frame: `a`/`b` are code/output length in requests, status/bytes in responses. */
+export interface Frame {
+  id: number;
+  a: number;
+  b: number;
+  /** Payload; a view into a received chunk when the frame lay inside one (copy it to keep it). */
+  data: Uint8Array;
+}
+
+/** Encodes one frame (request or response) into a single buffer. */
+export function encodeFrame(id: number, a: number, b: number, data: Uint8Array): Buffer {
+  if (data.byteLength > MAX_FRAME_DATA) throw new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame data of ${data.byteLength} bytes exceeds ${MAX_FRAME_DATA}`, { field: 'length', expected: MAX_FRAME_LENGTH, actual: FRAME_FIXED_SIZE + data.byteLength });
+  const out = Buffer.allocUnsafe(FRAME_LENGTH_SIZE + FRAME_FIXED_SIZE + data.byteLength);
+  out.writeUInt32LE(FRAME_FIXED_SIZE + data.byteLength, 0);
+  out.writeUInt32LE(id >>> 0, 4);
+  out.writeUInt32LE(a >>> 0, 8);
+  out.writeUInt32LE(b >>> 0, 12);
+  out.set(data, 16);
+  return out;
+}
+
+/** Request frame: id, IOCTL code, output buffer length, input. */
+export function encodeRequest(id: number, code: number, outputLength: number, input: Uint8Array): Buffer {
+  return encodeFrame(id, code, outputLength, input);
+}
+
+/** Response frame: id, NTSTATUS, bytes written (or needed), output. */
+export function encodeResponse(id: number, status: number, information: number, output: Uint8Array): Buffer {
+  return encodeFrame(id, status, information, output);
+}
+
+const enum State { Length, Body, Failed }
+
+/**
+ * Incremental frame decoder. `push` every received chunk; complete frames are handed to `onFrame`
+ * in order. A frame declaring a length above `maxLength` (WIN11MON_ERR_FRAME_TOO_LARGE) or below 12
+ * (WIN11MON_ERR_FRAME_MALFORMED) makes `push` throw that typed error; the decoder then stays
+ * failed (the connection must be closed: its byte stream can no longer be trusted).
+ *
+ * @example
+ * const d = new FrameDecoder((f) => console.log(f.id, f.a, f.b, f.data.byteLength));
+ * socket.on('data', (chunk) => d.push(chunk));
+ */
+export class FrameDecoder {
+  private readonly chunks: Uint8Array[] = [];
+  private head = 0; // bytes of chunks[0] already consumed
+  private buffered = 0; // unconsumed bytes across chunks
+  private state = State.Length;
+  private need = 0; // body length of the current frame
+  private failure: Win11MonError | undefined;
+  private readonly lenBytes = new Uint8Array(4);
+
+  constructor(private readonly onFrame: (frame: Frame) => void, private readonly maxLength = MAX_FRAME_LENGTH) {}
+
+  /** Unconsumed bytes held (a partial frame). */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    if (chunk.byteLength === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+    for (;;) {
+      if (this.state === State.Length) {
+        if (this.buffered < FRAME_LENGTH_SIZE) return;
+        this.take(this.lenBytes, 4);
+        const len = (this.lenBytes[0]! | (this.lenBytes[1]! << 8) | (this.lenBytes[2]! << 16) | (this.lenBytes[3]! << 24)) >>> 0;
+        if (len > this.maxLength) return this.fail(new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame declares ${len} bytes, maximum is ${this.maxLength}`, { field: 'length', offset: 0, expected: this.maxLength, actual: len }));
+        if (len < FRAME_FIXED_SIZE) return this.fail(new Win11MonError('WIN11MON_ERR_FRAME_MALFORMED', `frame declares ${len} bytes, needs at least ${FRAME_FIXED_SIZE}`, { field: 'length', offset: 0, expected: FRAME_FIXED_SIZE, actual: len }));
+        this.need = len;
+        this.state = State.Body;
+      }
+      if (this.buffered < this.need) return;
+      const body = this.takeView(this.need);
+      this.state = State.Length;
+      const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+      this.onFrame({ id: dv.getUint32(0, true), a: dv.getUint32(4, true), b: dv.getUint32(8, true), data: body.subarray(FRAME_FIXED_SIZE) });
+      if (this.buffered === 0) return;
+    }
+  }
+
+  private fail(e: Win11MonError): never {
+    this.failure = e;
+    this.state = State.Failed;
+    this.chunks.length = 0;
+    this.buffered = 0;
+    throw e;
+  }
+
+  /** Copies n bytes into `out` (n ≤ buffered). */
+  private take(out: Uint8Array, n: number): void {
+    let got = 0;
+    while (got < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(n - got, c.byteLength - this.head);
+      out.set(c.subarray(this.head, this.head + k), got);
+      got += k;
+      this.advance(k);
+    }
+  }
+
+  /** n bytes as a view when they lie in one chunk, else one copy. */
+  private takeView(n: number): Uint8Array {
+    const c = this.chunks[0]!;
+    if (c.byteLength - this.head >= n) {
+      const v = c.subarray(this.head, this.head + n);
+      this.advance(n);
+      return v;
+    }
+    const out = new Uint8Array(n);
+    this.take(out, n);
+    return out;
+  }
+
+  private advance(k: number): void {
+    this.head += k;
+    this.buffered -= k;
+    if (this.head === this.chunks[0]!.byteLength) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,3 @@
+// The local socket service that exposes the driver: framing, endpoints, access.
+export * from './framing.js';
+export * from './server.js';
