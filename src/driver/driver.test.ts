@@ -1,0 +1,239 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import {
+  Ioctl, NtStatus, IoRingOp, IoRingVersion, FILE_READ_ACCESS, FILE_WRITE_ACCESS, InterceptAction, InterceptReason,
+  decodeInterceptResponse, encodeInterceptRequest, serializeSqeArray, encodeNativeSqe, encodePolicyBinaryForTest,
+} from './test-support.js';
+import { EmulatedKernel, CreateIoRing, CloseIoRing, runIoRingExploit } from '../kernel/index.js';
+import { MonitorDriver } from './driver.js';
+import { decodeScanOutput } from './payloads.js';
+import { decodeSnapshot } from './telemetry/index.js';
+import type { DeviceCaller } from './device.js';
+
+const ADMIN: DeviceCaller = { access: FILE_READ_ACCESS | FILE_WRITE_ACCESS, pid: 0, uid: 0, endpoint: 'admin' };
+const READER: DeviceCaller = { access: FILE_READ_ACCESS, pid: 0, uid: 65534, endpoint: 'device' };
+
+function setup(build = 22621) {
+  const dir = mkdtempSync(join(tmpdir(), 'win11mon-driver-'));
+  const kernel = new EmulatedKernel({ build, dataDir: dir, realFlush: false });
+  const driver = new MonitorDriver({ kernel });
+  return {
+    kernel, driver,
+    done() { driver.close(); kernel.close(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+function nopRequest(pid: number, handle: number, n = 1): Uint8Array {
+  const sqes = new Uint8Array(64 * n);
+  for (let i = 0; i < n; i++) sqes.set(encodeNativeSqe({ opCode: IoRingOp.NOP, userData: BigInt(i) }), i * 64);
+  return encodeInterceptRequest({ processId: pid, threadId: 1, ioRingHandle: BigInt(handle), serializedSqes: serializeSqeArray(sqes) });
+}
+
+function events(driver: MonitorDriver) {
+  const r = driver.ioctl(Ioctl.IOCTL_MONITOR_RINGBUF_SNAPSHOT!, new Uint8Array(0), 1 << 20, READER);
+  assert.equal(r.status, NtStatus.STATUS_SUCCESS);
+  return decodeSnapshot(r.output, 1).events;
+}
+
+test('INTERCEPT_VALIDATE allows a clean submission on a known ring and answers STATUS_SUCCESS with the 48-byte response', () => {
+  const t = setup();
+  try {
+    const p = t.kernel.createProcess({ imageName: 'app.exe' });
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    const r = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, nopRequest(p.pid, ring!.handle, 4), 48, READER);
+    assert.equal(r.status, NtStatus.STATUS_SUCCESS);
+    const resp = decodeInterceptResponse(r.output);
+    assert.equal(resp.actionName, 'Allow');
+    assert.equal(resp.reasonName, 'None');
+  } finally { t.done(); }
+});
+
+test('INTERCEPT_VALIDATE blocks a submission whose ring is unknown (InvalidHandle) and a short output buffer is STATUS_BUFFER_TOO_SMALL with the size needed', () => {
+  const t = setup();
+  try {
+    const p = t.kernel.createProcess({ imageName: 'app.exe' });
+    const r = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, nopRequest(p.pid, 0x999), 48, READER);
+    assert.equal(r.status, NtStatus.STATUS_SUCCESS);
+    assert.equal(decodeInterceptResponse(r.output).reason, InterceptReason.InvalidHandle);
+    const short = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, nopRequest(p.pid, 0x999), 47, READER);
+    assert.equal(short.status, NtStatus.STATUS_BUFFER_TOO_SMALL);
+    assert.equal(short.information, 48);
+  } finally { t.done(); }
+});
+
+test('a malformed request fails the IOCTL with the error NTSTATUS, is counted, and leaves a Block MalformedRequest event', () => {
+  const t = setup();
+  try {
+    const bad = nopRequest(1, 4, 2);
+    new DataView(bad.buffer).setUint32(0, 999, true); // Size lies
+    const r = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, bad, 48, READER);
+    assert.equal(r.status, NtStatus.STATUS_BUFFER_TOO_SMALL);
+    const truncated = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, new Uint8Array(7), 48, READER);
+    assert.equal(truncated.status, NtStatus.STATUS_BUFFER_TOO_SMALL);
+    const ev = events(t.driver).filter((e) => e.type === 'InterceptDecision');
+    assert.equal(ev.length, 2);
+    assert.ok(ev.every((e) => e.type === 'InterceptDecision' && e.payload.reason === 'MalformedRequest' && e.payload.action === 'Block'));
+  } finally { t.done(); }
+});
+
+test('unknown IOCTL codes are STATUS_INVALID_DEVICE_REQUEST; write IOCTLs need write access', () => {
+  const t = setup();
+  try {
+    assert.equal(t.driver.ioctl(0x00222fff, new Uint8Array(0), 0, ADMIN).status, NtStatus.STATUS_INVALID_DEVICE_REQUEST);
+    const pol = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_POLICY!, new Uint8Array(0), 28, READER);
+    assert.equal(pol.status, NtStatus.STATUS_SUCCESS);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_SET_POLICY!, pol.output, 0, READER).status, NtStatus.STATUS_ACCESS_DENIED);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_SET_POLICY!, pol.output, 0, ADMIN).status, NtStatus.STATUS_SUCCESS);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_SCAN_NOW!, new Uint8Array(0), 16, READER).status, NtStatus.STATUS_ACCESS_DENIED);
+  } finally { t.done(); }
+});
+
+test('SET_POLICY takes the 28-byte binary policy or a document; an invalid one is rejected with its issues and the running policy stays', () => {
+  const t = setup();
+  try {
+    const before = t.driver.engine.policyVersion;
+    const bad = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_SET_POLICY!, new Uint8Array(Buffer.from('limits:\n  maxOperationsPerSubmit: -3\n')), 4096, ADMIN);
+    assert.equal(bad.status, NtStatus.STATUS_INVALID_PARAMETER);
+    assert.match(Buffer.from(bad.output).toString('utf8'), /WIN11MON_ERR_POLICY_INVALID/);
+    assert.equal(t.driver.engine.policyVersion, before);
+    const bin = encodePolicyBinaryForTest(t.driver.engine, { auditMode: true });
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_SET_POLICY!, bin, 0, ADMIN).status, NtStatus.STATUS_SUCCESS);
+    assert.ok(t.driver.engine.policyVersion > before);
+    const wrongSize = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_SET_POLICY!, bin.subarray(0, 27), 0, ADMIN);
+    assert.notEqual(wrongSize.status, NtStatus.STATUS_SUCCESS);
+    const changed = events(t.driver).filter((e) => e.type === 'PolicyChanged');
+    assert.equal(changed.length, 1);
+  } finally { t.done(); }
+});
+
+test('GET_STATS returns the 152-byte MON_INTERCEPT_STATS counting validations; RESET_STATS zeroes it', () => {
+  const t = setup();
+  try {
+    const p = t.kernel.createProcess({ imageName: 'app.exe' });
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    for (let i = 0; i < 3; i++) t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, nopRequest(p.pid, ring!.handle), 48, READER);
+    const s = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_STATS!, new Uint8Array(0), 152, READER);
+    assert.equal(s.status, NtStatus.STATUS_SUCCESS);
+    const dv = new DataView(s.output.buffer, s.output.byteOffset, s.output.byteLength);
+    assert.equal(dv.getUint32(0, true), 152);
+    assert.equal(dv.getUint32(8, true), 3); // TotalValidationRequests (low half)
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_STATS!, new Uint8Array(0), 100, READER).status, NtStatus.STATUS_BUFFER_TOO_SMALL);
+    t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_RESET_STATS!, new Uint8Array(0), 0, ADMIN);
+    const z = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_STATS!, new Uint8Array(0), 152, READER);
+    assert.equal(new DataView(z.output.buffer, z.output.byteOffset).getUint32(8, true), 0);
+  } finally { t.done(); }
+});
+
+test('blacklist IOCTLs: add (68-byte input), list, remove; bad sizes are STATUS_INFO_LENGTH_MISMATCH', () => {
+  const t = setup();
+  try {
+    const add = new Uint8Array(68);
+    new DataView(add.buffer).setUint32(0, 4242, true);
+    add.set(Buffer.from('test reason'), 4);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_ADD_BL!, add, 0, ADMIN).status, NtStatus.STATUS_SUCCESS);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_ADD_BL!, add.subarray(0, 10), 0, ADMIN).status, NtStatus.STATUS_INFO_LENGTH_MISMATCH);
+    const list = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_BL!, new Uint8Array(0), 4096, READER);
+    assert.equal(list.output.byteLength, 208);
+    assert.equal(new DataView(list.output.buffer, list.output.byteOffset).getUint32(0, true), 4242);
+    const rm = new Uint8Array(4);
+    new DataView(rm.buffer).setUint32(0, 4242, true);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_REMOVE_BL!, rm, 0, ADMIN).status, NtStatus.STATUS_SUCCESS);
+    assert.notEqual(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_REMOVE_BL!, rm, 0, ADMIN).status, NtStatus.STATUS_SUCCESS);
+  } finally { t.done(); }
+});
+
+test('A1 enumerates IoRing handles across processes (GET_IORING_HANDLES) and reports new rings', () => {
+  const t = setup();
+  try {
+    const a = t.kernel.createProcess({ imageName: 'a.exe' });
+    const b = t.kernel.createProcess({ imageName: 'b.exe' });
+    CreateIoRing(a, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    CreateIoRing(b, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    const scan = decodeScanOutput(t.driver.ioctl(Ioctl.IOCTL_MONITOR_SCAN_NOW!, new Uint8Array(0), 16, ADMIN).output);
+    assert.equal(scan.newRings, 2);
+    assert.equal(scan.findings, 0);
+    const h = t.driver.ioctl(Ioctl.IOCTL_MONITOR_GET_IORING_HANDLES!, new Uint8Array(0), 4096, READER);
+    const dv = new DataView(h.output.buffer, h.output.byteOffset, h.output.byteLength);
+    assert.equal(dv.getUint32(4, true), 2);
+    const pids = [dv.getUint32(16, true), dv.getUint32(56, true)].sort();
+    assert.deepEqual(pids, [a.pid, b.pid].sort());
+    assert.equal(events(t.driver).filter((e) => e.type === 'IoRingHandleCreated').length, 2);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_GET_IORING_HANDLES!, new Uint8Array(0), 20, READER).status, NtStatus.STATUS_BUFFER_TOO_SMALL);
+  } finally { t.done(); }
+});
+
+for (const build of [22621, 22631, 26100]) {
+  test(`A2 catches the exploit's corrupted RegBuffers while it runs, with no hook (build ${build})`, () => {
+    const t = setup(build);
+    try {
+      const findings: number[] = [];
+      const r = runIoRingExploit(t.kernel, {
+        onStep: (s) => {
+          // A poll that fires while the forged array is in place (the exploit runs between two polls in real time).
+          if (s.step.startsWith('kernel-read') || s.step.startsWith('kernel-write')) findings.push(t.driver.scanNow().findings.length);
+        },
+      });
+      assert.equal(r.exploitSucceeded, true);
+      assert.ok(findings.some((n) => n > 0), `a scan during the exploit reports a finding (${findings.join(',')})`);
+      const ev = events(t.driver).filter((e) => e.type === 'RegBuffersViolation');
+      assert.equal(ev.length, 1, 'reported once, not on every poll');
+      const p = ev[0]!;
+      assert.ok(p.type === 'RegBuffersViolation' && (p.payload.violationFlags & 0x1) !== 0, 'USERMODE_PTR flag');
+      assert.equal(p.type === 'RegBuffersViolation' && p.payload.regBuffersAddress.lo, 0x1000000);
+    } finally { t.done(); }
+  });
+}
+
+test('a Block on a corrupted ring quarantines it: RegBuffers is reset so closing it does not bugcheck, and later submissions are refused', () => {
+  const t = setup();
+  try {
+    const p = t.kernel.createProcess({ imageName: 'exploit.exe' });
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    const obj = t.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
+    // The attacker's one arbitrary write: RegBuffers -> a user address, count -> 1.
+    p.virtualAlloc(0x1000, 0x1000000n);
+    const w = new Uint8Array(16);
+    const dv = new DataView(w.buffer);
+    dv.setUint32(0, 1, true);
+    dv.setUint32(8, 0x1000000, true);
+    assert.equal(t.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(t.kernel.offsets.off.RegBuffersCount), w), NtStatus.STATUS_SUCCESS);
+    const r = t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, nopRequest(p.pid, ring!.handle), 48, READER);
+    const resp = decodeInterceptResponse(r.output);
+    assert.equal(resp.action, InterceptAction.Block);
+    assert.equal(resp.reason, InterceptReason.RegBuffersCorrupted);
+    assert.equal(resp.mitreTechnique, 'T1068');
+    assert.equal(t.kernel.memory.readU64(obj + BigInt(t.kernel.offsets.off.RegBuffers)), 0n, 'RegBuffers reset');
+    const again = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, nopRequest(p.pid, ring!.handle), 48, READER).output);
+    assert.equal(again.action, InterceptAction.Block, 'quarantined ring stays refused');
+    CloseIoRing(ring!);
+    assert.equal(t.kernel.bugchecks.length, 0, 'no bugcheck at teardown');
+    assert.ok(events(t.driver).some((e) => e.type === 'RingQuarantined'));
+  } finally { t.done(); }
+});
+
+test('a kernel bugcheck (exploit without cleanup, no monitor blocking) is recorded as a Bugcheck event', () => {
+  const t = setup();
+  try {
+    runIoRingExploit(t.kernel, { cleanup: false });
+    assert.ok(t.kernel.bugchecks.length >= 1);
+    assert.ok(events(t.driver).some((e) => e.type === 'Bugcheck'));
+  } finally { t.done(); }
+});
+
+test('version, capabilities, offsets status and ring stats answer with their documented sizes', () => {
+  const t = setup(26100);
+  try {
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_GET_VERSION!, new Uint8Array(0), 16, READER).output.byteLength, 16);
+    const caps = t.driver.ioctl(Ioctl.IOCTL_MONITOR_GET_CAPABILITIES!, new Uint8Array(0), 4, READER);
+    assert.ok((new DataView(caps.output.buffer, caps.output.byteOffset).getUint32(0, true) & 0x4000) !== 0);
+    const off = t.driver.ioctl(Ioctl.IOCTL_MONITOR_GET_OFFSET_STATUS!, new Uint8Array(0), 28, READER);
+    const odv = new DataView(off.output.buffer, off.output.byteOffset);
+    assert.equal(odv.getUint32(4, true), 26100);
+    assert.equal(odv.getUint32(20, true), 0xd0);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_RINGBUF_GET_STATS!, new Uint8Array(0), 56, READER).output.byteLength, 56);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_RINGBUF_SNAPSHOT!, new Uint8Array(3), 4096, READER).status, NtStatus.STATUS_INFO_LENGTH_MISMATCH);
+  } finally { t.done(); }
+});

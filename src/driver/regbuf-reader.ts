@@ -1,0 +1,121 @@
+// A2, the read side: a ring's registered-buffer state read from (emulated) kernel memory through
+// the build's IORING_OBJECT offsets (plan 5B), as the engine's RegBufferState. Every read is
+// guarded the way the C driver guards them with SEH: a fault marks the entry unreadable and the
+// scan goes on, it never throws.
+import { IOP_MC_BUFFER_ENTRY, offsetOf } from '../abi/index.js';
+import type { RegBufferEntryState, RegBufferState } from '../engine/index.js';
+import type { EmulatedKernel, IoRingObject, MemoryView } from '../kernel/index.js';
+
+/** How many RegBuffers entries A2 reads per ring (the C driver's cap is similar: a bounded scan). */
+export const REGBUF_SCAN_MAX_ENTRIES = 64;
+
+const MC = {
+  Type: offsetOf(IOP_MC_BUFFER_ENTRY, 'Type'),
+  Size: offsetOf(IOP_MC_BUFFER_ENTRY, 'Size'),
+  ReferenceCount: offsetOf(IOP_MC_BUFFER_ENTRY, 'ReferenceCount'),
+  Address: offsetOf(IOP_MC_BUFFER_ENTRY, 'Address'),
+  Length: offsetOf(IOP_MC_BUFFER_ENTRY, 'Length'),
+  AccessMode: offsetOf(IOP_MC_BUFFER_ENTRY, 'AccessMode'),
+} as const;
+
+function add(hi: number, lo: number, n: number): [number, number] {
+  const s = (lo >>> 0) + n;
+  return [((hi >>> 0) + Math.floor(s / 0x100000000)) >>> 0, s >>> 0];
+}
+
+function emptyEntry(): RegBufferEntryState {
+  return { entryAddressHi: 0, entryAddressLo: 0, readable: false, type: 0, size: 0, referenceCount: 0, accessMode: 0, addressHi: 0, addressLo: 0, length: 0 };
+}
+
+/** Reads one MC entry at (hi, lo); unreadable entries keep readable = false. */
+function readMcEntry(m: MemoryView, hi: number, lo: number, e: RegBufferEntryState): void {
+  e.entryAddressHi = hi;
+  e.entryAddressLo = lo;
+  if (hi === 0 && lo === 0) { e.readable = true; return; }
+  try {
+    e.type = m.readU16(hi, lo + MC.Type);
+    e.size = m.readU32(hi, lo + MC.Size);
+    e.referenceCount = m.readU32(hi, lo + MC.ReferenceCount) | 0;
+    const a = m.readU64Parts(hi, lo + MC.Address);
+    e.addressHi = a.hi;
+    e.addressLo = a.lo;
+    e.length = m.readU32(hi, lo + MC.Length);
+    e.accessMode = m.readU8(hi, lo + MC.AccessMode);
+    e.readable = true;
+  } catch {
+    e.readable = false;
+  }
+}
+
+/**
+ * The RegBuffers state of `ring` as the kernel holds it now. `expectedCount` is what the monitor
+ * saw legitimately registered (-1 when unknown). Reads in the owner's context (KeStackAttachProcess
+ * in a real driver), since a forged array lives in the owner's user space.
+ */
+export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES): RegBufferState {
+  const off = kernel.offsets.off;
+  const format = kernel.offsets.regBuffersFormat === 'mc-entry-pointers' ? 'mc-entry' : 'buffer-info';
+  const state: RegBufferState = {
+    source: 'kernel', objectAddressHi: ring.hi, objectAddressLo: ring.lo, arrayAddressHi: 0, arrayAddressLo: 0,
+    count: 0, expectedCount, format, entries: [], entriesTruncated: false,
+  };
+  let m: MemoryView;
+  try {
+    m = kernel.attach(ring.ownerPid);
+  } catch {
+    m = kernel.memory;
+  }
+  try {
+    state.count = kernel.memory.readU32(ring.hi, ring.lo + off.RegBuffersCount);
+    const arr = kernel.memory.readU64Parts(ring.hi, ring.lo + off.RegBuffers);
+    state.arrayAddressHi = arr.hi;
+    state.arrayAddressLo = arr.lo;
+  } catch {
+    // The object itself is unreadable: report an unreadable first entry so the check flags it.
+    const e = emptyEntry();
+    e.entryAddressHi = ring.hi;
+    e.entryAddressLo = ring.lo;
+    state.entries.push(e);
+    state.count = 1;
+    return state;
+  }
+  if (state.arrayAddressHi === 0 && state.arrayAddressLo === 0) return state;
+  const n = Math.min(state.count, maxEntries);
+  state.entriesTruncated = state.count > maxEntries;
+  const stride = format === 'mc-entry' ? 8 : 16;
+  for (let i = 0; i < n; i++) {
+    const e = emptyEntry();
+    const [hi, lo] = add(state.arrayAddressHi, state.arrayAddressLo, i * stride);
+    try {
+      if (format === 'mc-entry') {
+        const p = m.readU64Parts(hi, lo);
+        readMcEntry(m, p.hi, p.lo, e);
+      } else {
+        e.entryAddressHi = hi;
+        e.entryAddressLo = lo;
+        const a = m.readU64Parts(hi, lo);
+        e.addressHi = a.hi;
+        e.addressLo = a.lo;
+        e.length = m.readU32(hi, lo + 8);
+        e.accessMode = 1;
+        e.readable = true;
+      }
+    } catch {
+      e.entryAddressHi = hi;
+      e.entryAddressLo = lo;
+      e.readable = false;
+    }
+    state.entries.push(e);
+  }
+  return state;
+}
+
+/** Writes RegBuffers = NULL, RegBuffersCount = 0 (the safe state teardown accepts); returns what was there. */
+export function neutralizeRegBuffers(kernel: EmulatedKernel, ring: IoRingObject): { count: number; arrayHi: number; arrayLo: number } {
+  const off = kernel.offsets.off;
+  const count = kernel.memory.readU32(ring.hi, ring.lo + off.RegBuffersCount);
+  const arr = kernel.memory.readU64Parts(ring.hi, ring.lo + off.RegBuffers);
+  kernel.memory.writeU64Parts(ring.hi, ring.lo + off.RegBuffers, 0, 0);
+  kernel.memory.writeU32(ring.hi, ring.lo + off.RegBuffersCount, 0);
+  return { count, arrayHi: arr.hi, arrayLo: arr.lo };
+}

@@ -1,0 +1,80 @@
+// A1, IoRing handle enumeration: every IoRing handle in every process, from the system handle table
+// (NtQuerySystemInformation(SystemHandleInformation) filtered to the "IoRing" type, as the C driver
+// does: ObRegisterCallbacks cannot cover the IoRing object type). The registry remembers what it has
+// seen per ring: when it appeared, what was legitimately registered, findings, quarantine.
+import type { EmulatedKernel, IoRingObject } from '../kernel/index.js';
+
+/** What the monitor knows about one (process, handle) → IORING_OBJECT. */
+export interface RingRecord {
+  pid: number;
+  handle: number;
+  objectHi: number;
+  objectLo: number;
+  grantedAccess: number;
+  firstSeenMs: number;
+  /** RegBuffersCount last seen in a sound state (a legitimate registration), or -1. */
+  expectedCount: number;
+  /** ViolationFlags of the last A2 finding (0 = sound), to report each new finding once. */
+  lastFlags: number;
+  /** Operations the hook validated and allowed on this ring (for bypass evidence). */
+  opsValidated: number;
+  /** Set once the driver neutralized a corrupted ring: every later submission is refused. */
+  quarantined: boolean;
+  quarantineDetail: string;
+  /** Kernel SubmitCount at the last BypassSuspected report (so each new gap is reported once). */
+  bypassReportedAt: number;
+  /** True while the handle is still open. */
+  live: boolean;
+}
+
+export function ringKey(pid: number, handle: number): string {
+  return `${pid}:${handle}`;
+}
+
+export class RingRegistry {
+  readonly rings = new Map<string, RingRecord>();
+  private generation = -1;
+
+  constructor(private readonly kernel: EmulatedKernel, private readonly nowMs: () => number = Date.now) {}
+
+  get(pid: number, handle: number): RingRecord | undefined {
+    return this.rings.get(ringKey(pid, handle));
+  }
+
+  /** The kernel object behind a record, or undefined once closed. */
+  object(rec: RingRecord): IoRingObject | undefined {
+    return this.kernel.getIoRing(rec.pid, rec.handle);
+  }
+
+  /**
+   * Re-enumerates when the kernel's handle tables changed since the last call (cheap otherwise).
+   * Returns the rings that appeared; closed ones are marked not live and dropped.
+   */
+  refresh(force = false): RingRecord[] {
+    const gen = this.kernel.handleGeneration;
+    if (!force && gen === this.generation) return [];
+    this.generation = gen;
+    const seen = new Set<string>();
+    const added: RingRecord[] = [];
+    for (const h of this.kernel.querySystemHandles()) {
+      if (h.typeName !== 'IoRing') continue;
+      const key = ringKey(h.pid, h.handle);
+      seen.add(key);
+      const old = this.rings.get(key);
+      if (old && old.objectHi === h.objectHi && old.objectLo === h.objectLo) continue;
+      const rec: RingRecord = {
+        pid: h.pid, handle: h.handle, objectHi: h.objectHi, objectLo: h.objectLo, grantedAccess: h.grantedAccess,
+        firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0, quarantined: false, quarantineDetail: '', bypassReportedAt: 0, live: true,
+      };
+      this.rings.set(key, rec);
+      added.push(rec);
+    }
+    for (const [key, rec] of this.rings) {
+      if (!seen.has(key)) {
+        rec.live = false;
+        this.rings.delete(key);
+      }
+    }
+    return added;
+  }
+}
