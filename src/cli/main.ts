@@ -41,7 +41,13 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
       io.err(`win11mon: ${e.code} (${e.statusName}): ${e.message}\n`);
       return ExitCode.BadInput;
     }
-    io.err(`win11mon: ${(e as Error)?.stack ?? String(e)}\n`);
+    const errno = e as NodeJS.ErrnoException;
+    if (errno && typeof errno.code === 'string' && typeof errno.path === 'string') {
+      // A file the user named could not be opened: say which and why, no stack trace.
+      io.err(`win11mon: cannot ${errno.syscall ?? 'open'} ${errno.path}: ${errno.code}\n`);
+      return errno.code === 'ENOENT' || errno.code === 'EISDIR' || errno.code === 'ENOTDIR' ? ExitCode.BadInput : ExitCode.Failure;
+    }
+    io.err(`win11mon: internal error (please report): ${process.env.WIN11MON_DEBUG ? (e as Error)?.stack : String((e as Error)?.message ?? e)}\n`);
     return ExitCode.Failure;
   }
   return status;
