@@ -13,7 +13,7 @@ import { checkRegBufferState } from '../engine/checks/regbuffers.js';
 import type { EmulatedKernel } from '../kernel/index.js';
 import type { Device, DeviceCaller, IoctlResult } from './device.js';
 import { TelemetryRing, encodeSnapshot, encodeRingStats, type DecisionLayer } from './telemetry/index.js';
-import { readRegBufferState, neutralizeRegBuffers } from './regbuf-reader.js';
+import { readRegBufferState, neutralizeRegBuffers, REGBUF_SCAN_MAX_ENTRIES } from './regbuf-reader.js';
 import { RingRegistry, type RingRecord } from './ring-registry.js';
 import {
   MON_VERSION_OUTPUT_SIZE, MON_IORING_HANDLES_HEADER_SIZE, WIN11MON_CAPS, decodePostSubmit, decodeHookNotify, decodeClientEvent, encodeScanOutput,
@@ -75,6 +75,8 @@ export class MonitorDriver implements Device {
   private readonly clockNs: () => number;
   private readonly view = new InterceptRequestView();
   private readonly decision = new Decision();
+  /** Reused per request (monomorphic, no allocation on the hot path). */
+  private readonly ctx: SubmissionContext = { nowNs: 0, processId: 0, imageName: '', imagePath: '', regBuffers: null, handleKnown: false };
   private readonly quarantine: boolean;
   private readonly logAllowed: boolean;
   private timer: NodeJS.Timeout | null = null;
@@ -91,9 +93,7 @@ export class MonitorDriver implements Device {
     this.quarantine = opts.quarantine ?? true;
     this.logAllowed = opts.logAllowed ?? false;
     // A bugcheck of the emulated kernel is the one event the driver cannot prevent after the fact: record it.
-    this.unsubscribe = this.kernel.onEvent((ev) => {
-      if (ev.type !== 'bugcheck') return;
-      const b = ev.bugcheck;
+    this.unsubscribe = this.kernel.onBugcheck((b) => {
       const p = b.parameters.map((v) => ({ hi: Number((v >> 32n) & 0xffffffffn), lo: Number(v & 0xffffffffn) }));
       this.ring.emit('Bugcheck', { code: b.code, p1: p[0]!, p2: p[1]!, p3: p[2]!, p4: p[3]!, message: `${b.name}: ${b.reason}`.slice(0, 120) });
     });
@@ -224,14 +224,13 @@ export class MonitorDriver implements Device {
     const rec = v.ioRingHandleHi === 0 ? this.registry.get(v.processId, v.ioRingHandleLo) : undefined;
     const obj = rec ? this.registry.object(rec) : undefined;
     const proc = this.kernel.process(v.processId);
-    const ctx: SubmissionContext = {
-      nowNs: t0,
-      processId: v.processId,
-      imageName: proc?.imageName ?? '',
-      imagePath: proc?.imageName ?? '',
-      regBuffers: rec && obj ? readRegBufferState(this.kernel, obj, rec.expectedCount) : null,
-      handleKnown: obj !== undefined,
-    };
+    const ctx = this.ctx;
+    ctx.nowNs = t0;
+    ctx.processId = v.processId;
+    ctx.imageName = proc?.imageName ?? '';
+    ctx.imagePath = ctx.imageName;
+    ctx.regBuffers = rec && obj ? (rec.regState = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, rec.regState)) : null;
+    ctx.handleKnown = obj !== undefined;
     this.engine.validate(v, ctx, d);
     let explanation = '';
     if (rec && obj) {
@@ -251,7 +250,8 @@ export class MonitorDriver implements Device {
     }
     const ns = Math.max(0, this.clockNs() - t0);
     this.engine.recordLatency(ns);
-    if (explanation === '') explanation = explainDecision(d, null);
+    // Explanations are strings: build one only when the decision is recorded (not on the Allow hot path).
+    if (explanation === '' && (d.action !== InterceptAction.Allow || this.logAllowed)) explanation = explainDecision(d, null);
     this.recordDecision(d, v.processId, v.threadId, v.ioRingHandleHi, v.ioRingHandleLo, v.operationCount, layer, explanation);
     const response = new Uint8Array(MON_INTERCEPT_RESPONSE_SIZE);
     writeInterceptResponse(new DataView(response.buffer), 0, {

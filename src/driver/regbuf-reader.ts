@@ -50,15 +50,38 @@ function readMcEntry(m: MemoryView, hi: number, lo: number, e: RegBufferEntrySta
 /**
  * The RegBuffers state of `ring` as the kernel holds it now. `expectedCount` is what the monitor
  * saw legitimately registered (-1 when unknown). Reads in the owner's context (KeStackAttachProcess
- * in a real driver), since a forged array lives in the owner's user space.
+ * in a real driver), since a forged array lives in the owner's user space. `reuse` (the previous
+ * state of the same ring) is refilled in place, entry objects included: a validation allocates nothing.
  */
-export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES): RegBufferState {
+export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES, reuse?: RegBufferState): RegBufferState {
   const off = kernel.offsets.off;
   const format = kernel.offsets.regBuffersFormat === 'mc-entry-pointers' ? 'mc-entry' : 'buffer-info';
-  const state: RegBufferState = {
-    source: 'kernel', objectAddressHi: ring.hi, objectAddressLo: ring.lo, arrayAddressHi: 0, arrayAddressLo: 0,
-    count: 0, expectedCount, format, entries: [], entriesTruncated: false,
+  const state: RegBufferState = reuse ?? {
+    source: 'kernel', objectAddressHi: 0, objectAddressLo: 0, arrayAddressHi: 0, arrayAddressLo: 0,
+    count: 0, expectedCount: -1, format, entries: [], entriesTruncated: false,
   };
+  const entries = state.entries;
+  let used = 0;
+  const take = (): RegBufferEntryState => {
+    let e = entries[used];
+    if (e === undefined) {
+      e = emptyEntry();
+      entries[used] = e;
+    } else {
+      e.entryAddressHi = 0; e.entryAddressLo = 0; e.readable = false; e.type = 0; e.size = 0;
+      e.referenceCount = 0; e.accessMode = 0; e.addressHi = 0; e.addressLo = 0; e.length = 0;
+    }
+    used++;
+    return e;
+  };
+  state.objectAddressHi = ring.hi;
+  state.objectAddressLo = ring.lo;
+  state.arrayAddressHi = 0;
+  state.arrayAddressLo = 0;
+  state.count = 0;
+  state.expectedCount = expectedCount;
+  state.format = format;
+  state.entriesTruncated = false;
   let m: MemoryView;
   try {
     m = kernel.attach(ring.ownerPid);
@@ -72,41 +95,42 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
     state.arrayAddressLo = arr.lo;
   } catch {
     // The object itself is unreadable: report an unreadable first entry so the check flags it.
-    const e = emptyEntry();
+    const e = take();
     e.entryAddressHi = ring.hi;
     e.entryAddressLo = ring.lo;
-    state.entries.push(e);
     state.count = 1;
+    entries.length = used;
     return state;
   }
-  if (state.arrayAddressHi === 0 && state.arrayAddressLo === 0) return state;
-  const n = Math.min(state.count, maxEntries);
-  state.entriesTruncated = state.count > maxEntries;
-  const stride = format === 'mc-entry' ? 8 : 16;
-  for (let i = 0; i < n; i++) {
-    const e = emptyEntry();
-    const [hi, lo] = add(state.arrayAddressHi, state.arrayAddressLo, i * stride);
-    try {
-      if (format === 'mc-entry') {
-        const p = m.readU64Parts(hi, lo);
-        readMcEntry(m, p.hi, p.lo, e);
-      } else {
+  if (state.arrayAddressHi !== 0 || state.arrayAddressLo !== 0) {
+    const n = Math.min(state.count, maxEntries);
+    state.entriesTruncated = state.count > maxEntries;
+    const stride = format === 'mc-entry' ? 8 : 16;
+    for (let i = 0; i < n; i++) {
+      const e = take();
+      const [hi, lo] = add(state.arrayAddressHi, state.arrayAddressLo, i * stride);
+      try {
+        if (format === 'mc-entry') {
+          const p = m.readU64Parts(hi, lo);
+          readMcEntry(m, p.hi, p.lo, e);
+        } else {
+          e.entryAddressHi = hi;
+          e.entryAddressLo = lo;
+          const a = m.readU64Parts(hi, lo);
+          e.addressHi = a.hi;
+          e.addressLo = a.lo;
+          e.length = m.readU32(hi, lo + 8);
+          e.accessMode = 1;
+          e.readable = true;
+        }
+      } catch {
         e.entryAddressHi = hi;
         e.entryAddressLo = lo;
-        const a = m.readU64Parts(hi, lo);
-        e.addressHi = a.hi;
-        e.addressLo = a.lo;
-        e.length = m.readU32(hi, lo + 8);
-        e.accessMode = 1;
-        e.readable = true;
+        e.readable = false;
       }
-    } catch {
-      e.entryAddressHi = hi;
-      e.entryAddressLo = lo;
-      e.readable = false;
     }
-    state.entries.push(e);
   }
+  entries.length = used;
   return state;
 }
 

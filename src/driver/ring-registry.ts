@@ -3,6 +3,7 @@
 // does: ObRegisterCallbacks cannot cover the IoRing object type). The registry remembers what it has
 // seen per ring: when it appeared, what was legitimately registered, findings, quarantine.
 import type { EmulatedKernel, IoRingObject } from '../kernel/index.js';
+import type { RegBufferState } from '../engine/index.js';
 
 /** What the monitor knows about one (process, handle) → IORING_OBJECT. */
 export interface RingRecord {
@@ -25,6 +26,8 @@ export interface RingRecord {
   bypassReportedAt: number;
   /** True while the handle is still open. */
   live: boolean;
+  /** The RegBuffers state read at the last validation, reused so a validation allocates nothing. */
+  regState: RegBufferState | undefined;
 }
 
 export function ringKey(pid: number, handle: number): string {
@@ -64,7 +67,7 @@ export class RingRegistry {
       if (old && old.objectHi === h.objectHi && old.objectLo === h.objectLo) continue;
       const rec: RingRecord = {
         pid: h.pid, handle: h.handle, objectHi: h.objectHi, objectLo: h.objectLo, grantedAccess: h.grantedAccess,
-        firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0, quarantined: false, quarantineDetail: '', bypassReportedAt: 0, live: true,
+        firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0, quarantined: false, quarantineDetail: '', bypassReportedAt: 0, live: true, regState: undefined,
       };
       this.rings.set(key, rec);
       added.push(rec);

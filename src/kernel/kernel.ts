@@ -194,6 +194,20 @@ export class EmulatedKernel {
     return this.listeners.length > 0;
   }
 
+  /**
+   * Subscribes to bugchecks only; returns the unsubscribe function. Unlike onEvent this does not make
+   * every syscall build event objects, so a monitor can watch for crashes at no cost to the hot path.
+   */
+  onBugcheck(listener: (rec: BugcheckRecord) => void): () => void {
+    this.bugcheckListeners.push(listener);
+    return () => {
+      const i = this.bugcheckListeners.indexOf(listener);
+      if (i >= 0) this.bugcheckListeners.splice(i, 1);
+    };
+  }
+
+  private readonly bugcheckListeners: Array<(rec: BugcheckRecord) => void> = [];
+
   emit(event: KernelEvent): void {
     const e = { ...event, seq: ++this.seq };
     for (const l of [...this.listeners]) l(e);
@@ -204,7 +218,8 @@ export class EmulatedKernel {
     const rec: BugcheckRecord = Object.freeze({ code, name, parameters, reason, seq: this.seq + 1 });
     this.bugchecks.push(rec);
     this.crashed = true;
-    this.emit({ type: 'bugcheck', bugcheck: rec });
+    if (this.hasListeners) this.emit({ type: 'bugcheck', bugcheck: rec });
+    for (const l of [...this.bugcheckListeners]) l(rec);
     return rec;
   }
 

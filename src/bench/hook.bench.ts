@@ -1,0 +1,127 @@
+// Hook benchmarks (plan 6.3): INT-P02 throughput of the benign workload (real file I/O) with and
+// without the NtSubmitIoRing hook, in the same run, interleaved rounds; INT-P03 memory the hook adds
+// per monitored process; and the polling-evasion window of the synchronous exploit.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { EmulatedKernel } from '../kernel/kernel.js';
+import { Workload } from '../kernel/workload.js';
+import { runIoRingExploit } from '../kernel/exploit.js';
+import { CreateIoRing, BuildIoRingNop, SubmitIoRing, popCompletionFast } from '../kernel/kernelbase.js';
+import { IoRingVersion } from '../abi/ioring.js';
+import { MonitorDriver } from '../driver/driver.js';
+import { installIntercept, type InterceptHook } from '../client/intercept.js';
+
+type Row = { name: string; value: number; unit: string };
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+
+function gcFn(): () => void {
+  v8.setFlagsFromString('--expose_gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+/** INT-P02: one workload, hook toggled between rounds (same processes, files, rings, PRNG stream). */
+function throughput(dir: string, quick: boolean): Row[] {
+  const k = new EmulatedKernel({ build: 22621, dataDir: dir, realFlush: false });
+  // The default rate limit (1000 submissions/s per process) is a policy for real apps; the workload submits far faster.
+  const driver = new MonitorDriver({ kernel: k });
+  driver.engine.setPolicy({ name: 'bench', checks: { rateLimit: 'off' } });
+  const w = new Workload(k, { seed: 42, apps: 3 });
+  const ops = quick ? 30_000 : 150_000;
+  const rounds = quick ? 6 : 10;
+  let hooks: InterceptHook[] = [];
+  const hook = () => { hooks = w.apps.map((a) => installIntercept(a.process, { device: driver, rings: [a.ring] })); };
+  const unhook = () => { for (const h of hooks) h.remove(); hooks = []; };
+  w.run(ops / 2); hook(); w.run(ops / 2); unhook(); // warm-up of both paths (JIT)
+  const plain: number[] = [];
+  const hooked: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate the order so drift (page cache, JIT, GC) does not favour one side.
+    if (r % 2 === 0) { plain.push(w.run(ops).opsPerSec); hook(); hooked.push(w.run(ops).opsPerSec); unhook(); }
+    else { hook(); hooked.push(w.run(ops).opsPerSec); unhook(); plain.push(w.run(ops).opsPerSec); }
+  }
+  w.close();
+  driver.close();
+  k.close();
+  const u = median(plain);
+  const h = median(hooked);
+  return [
+    { name: 'hook.workload.ops_per_sec.unhooked', value: u, unit: 'ops/s' },
+    { name: 'hook.workload.ops_per_sec.hooked', value: h, unit: 'ops/s' },
+    { name: 'hook.overhead', value: Math.round((1 - h / u) * 10000) / 100, unit: '%' },
+  ];
+}
+
+/** N processes, each with one ring and one submitted NOP; with or without the hook. Returns retained bytes. */
+function processesHeap(dir: string, n: number, withHook: boolean, gc: () => void): number {
+  const k = new EmulatedKernel({ build: 22621, dataDir: dir, realFlush: false });
+  const driver = new MonitorDriver({ kernel: k, ring: undefined });
+  driver.engine.setPolicy({ name: 'bench', checks: { rateLimit: 'off' } });
+  gc(); gc();
+  const m0 = process.memoryUsage();
+  const keep: unknown[] = [];
+  const cqe = { userDataLo: 0, resultCode: 0, information: 0 };
+  for (let i = 0; i < n; i++) {
+    const p = k.createProcess({ imageName: `app${i}.exe` });
+    const hook = withHook ? installIntercept(p, { device: driver }) : undefined;
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    BuildIoRingNop(ring!, 1);
+    SubmitIoRing(ring!, 0, 0);
+    popCompletionFast(ring!, cqe);
+    keep.push(ring, hook);
+  }
+  gc(); gc();
+  const m1 = process.memoryUsage();
+  const bytes = (m1.heapUsed - m0.heapUsed) + (m1.arrayBuffers - m0.arrayBuffers);
+  keep.length = 0;
+  driver.close();
+  k.close();
+  return bytes;
+}
+
+/** INT-P03: (heap with hooks - heap without) / N: what the hook and the driver's per-hooked-process state add. */
+function memoryPerProcess(dir: string, quick: boolean): Row[] {
+  const gc = gcFn();
+  const n = quick ? 300 : 2000;
+  processesHeap(dir, 50, true, gc); // warm-up
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < (quick ? 2 : 3); i++) {
+    a.push(processesHeap(dir, n, false, gc));
+    b.push(processesHeap(dir, n, true, gc));
+  }
+  const per = Math.max(0, Math.round((median(b) - median(a)) / n));
+  return [
+    { name: 'memory.per_process', value: per, unit: 'bytes' },
+    { name: 'memory.per_process.emulated_process_baseline', value: Math.round(median(a) / n), unit: 'bytes' },
+  ];
+}
+
+/** The time a synchronous exploit keeps RegBuffers forged (corrupting write -> restore), i.e. what polling must beat. */
+function evasionWindow(dir: string, quick: boolean): Row[] {
+  const xs: number[] = [];
+  for (let i = 0; i < (quick ? 15 : 50); i++) {
+    const k = new EmulatedKernel({ build: 22621, dataDir: dir, realFlush: false });
+    let t0 = 0;
+    let t1 = 0;
+    runIoRingExploit(k, { directSyscalls: true, onStep: (s) => { if (s.step === 'overwrite-regbuffers') t0 = performance.now(); else if (s.step === 'cleanup') t1 = performance.now(); } });
+    k.close();
+    if (i >= 3) xs.push((t1 - t0) * 1000);
+  }
+  return [
+    { name: 'exploit.polling_evasion_window_us.median', value: Math.round(median(xs)), unit: 'us' },
+    { name: 'exploit.polling_evasion_window_us.max', value: Math.round(Math.max(...xs)), unit: 'us' },
+  ];
+}
+
+export async function run(opts: { quick: boolean }): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'win11mon-hbench-'));
+  try {
+    return [...throughput(dir, opts.quick), ...memoryPerProcess(dir, opts.quick), ...evasionWindow(dir, opts.quick)];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
