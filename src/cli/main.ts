@@ -13,9 +13,25 @@ const COMMANDS: Array<() => Promise<CommandModule>> = [
   () => import('./commands/decode.js').then((m) => m.default),
   () => import('./commands/offsets.js').then((m) => m.default),
   () => import('./commands/demo.js').then((m) => m.default),
+  () => import('./commands/serve.js').then((m) => m.default),
+  () => import('./commands/serve.js').then((m) => m.startCommand),
+  () => import('./commands/stats.js').then((m) => m.default),
+  () => import('./commands/events.js').then((m) => m.default),
+  () => import('./commands/scan.js').then((m) => m.default),
+  () => import('./commands/bench.js').then((m) => m.default),
 ];
 
-export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+/** `win11mon events | head` closes stdout early: that is the reader's choice, not an error. */
+function exitQuietlyOnEpipe(): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
+export async function runCli(argv: string[], io?: CliIo): Promise<number> {
+  if (!io) { exitQuietlyOnEpipe(); io = processIo(); }
   const program = new Command('win11mon');
   program
     .description('Intercept and validate Windows 11 IoRing submissions before the kernel runs them (against an emulated Windows IoRing kernel).')

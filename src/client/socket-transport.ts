@@ -66,6 +66,8 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
     p.resolve({ status: f.a, information: f.b, output: f.data.slice() });
   };
   const decoder = new FrameDecoder(onFrame);
+  let corked = false;
+  const uncork = (): void => { corked = false; socket.uncork(); };
   const onData = (chunk: Buffer): void => {
     try {
       decoder.push(chunk);
@@ -100,6 +102,8 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
           reject(new Win11MonError('WIN11MON_ERR_TIMEOUT', `IOCTL 0x${(code >>> 0).toString(16)} got no answer in ${timeoutMs} ms`, { field: 'timeoutMs', expected: timeoutMs }));
         }, timeoutMs);
         pending.set(id, { resolve, reject, timer });
+        // Requests issued in the same tick (concurrent callers) leave in one writev.
+        if (!corked) { corked = true; socket.cork(); process.nextTick(uncork); }
         socket.write(encodeRequest(id, code, outputLength, input));
       });
     },

@@ -41,7 +41,7 @@ export {
   type LoadResult,
 } from './policy.js';
 export { decodePolicyBinary, encodePolicyBinary, policyToBinary, applyBinaryPolicy, type BinaryPolicy } from './policy-binary.js';
-export { EngineStats, statsPayloadSize, LATENCY_BUCKETS, MON_STATS_EXT_MAGIC, MON_STATS_EXT_VERSION, STATS_EXT_FIXED_SIZE, STATS_TOP_TALKER_SIZE } from './stats.js';
+export { EngineStats, decodeStatsExtension, type DecodedStats, type StatsExtension, statsPayloadSize, LATENCY_BUCKETS, MON_STATS_EXT_MAGIC, MON_STATS_EXT_VERSION, STATS_EXT_FIXED_SIZE, STATS_TOP_TALKER_SIZE } from './stats.js';
 export { decodeBlacklist, type BlacklistEntry } from './checks/blacklist.js';
 export { compileImagePattern, matchImage } from './glob.js';
 export { expectedMcEntrySize, regBufferStateFromSnapshot } from './checks/regbuffers.js';

@@ -172,3 +172,110 @@ export class EngineStats {
     };
   }
 }
+
+/** The decoded GET_STATS payload: MON_INTERCEPT_STATS counters and, when present, win11mon's extension. */
+export interface DecodedStats {
+  requests: number;
+  operations: number;
+  actions: { Allow: number; Block: number; LogOnly: number };
+  /** Block decisions by reason name (MON_INTERCEPT_STATS Blocked*; zero counts omitted). */
+  blockedByReason: Partial<Record<InterceptReasonName, number>>;
+  totalValidationTimeNs: number;
+  peakValidationTimeUs: number;
+  averageValidationTimeUs: number;
+  validationErrors: number;
+  containedExceptions: number;
+  /** null when the payload is the plain 152-byte MON_INTERCEPT_STATS. */
+  extension: StatsExtension | null;
+}
+
+/** win11mon's stats extension (docs/policy.md "Statistics"). */
+export interface StatsExtension {
+  version: number;
+  latencySamples: number;
+  wouldHaveBlocked: number;
+  peakLatencyNs: number;
+  totalDecisions: number;
+  trackedProcesses: number;
+  processTableEvictions: number;
+  /** Every decision by reason name, whatever the action (zero counts omitted). */
+  decisionsByReason: Partial<Record<InterceptReasonName, number>>;
+  /** Non-empty histogram buckets: [fromNs, toNs) (toNs null for the open-ended last bucket). */
+  latencyHistogram: Array<{ fromNs: number; toNs: number | null; count: number }>;
+  topTalkers: Array<{ processId: number; profileIndex: number; submissions: number; operations: number; blocked: number; logOnly: number; lastSeenNs: number }>;
+}
+
+function getU64(dv: DataView, off: number): number {
+  return dv.getUint32(off + 4, true) * 0x100000000 + dv.getUint32(off, true);
+}
+
+/**
+ * Decodes an IOCTL_MONITOR_INTERCEPT_GET_STATS payload (the inverse of EngineStats.encode): the
+ * 152-byte MON_INTERCEPT_STATS, then the 'MSTX' extension if the bytes carry one. Throws
+ * WIN11MON_ERR_TRUNCATED / WIN11MON_ERR_SIZE_MISMATCH for malformed input.
+ *
+ * @example
+ * const { raw } = await client.getStats();
+ * const s = decodeStatsExtension(raw);
+ * console.log(s.actions.Block, s.extension?.latencyHistogram);
+ */
+export function decodeStatsExtension(bytes: Uint8Array): DecodedStats {
+  if (bytes.byteLength < MON_INTERCEPT_STATS_SIZE) {
+    throw new Win11MonError('WIN11MON_ERR_TRUNCATED', `MON_INTERCEPT_STATS needs ${MON_INTERCEPT_STATS_SIZE} bytes, got ${bytes.byteLength}`, { struct: 'MON_INTERCEPT_STATS', expected: MON_INTERCEPT_STATS_SIZE, actual: bytes.byteLength });
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = dv.getUint32(0, true);
+  if (size !== MON_INTERCEPT_STATS_SIZE) {
+    throw new Win11MonError('WIN11MON_ERR_SIZE_MISMATCH', `MON_INTERCEPT_STATS.Size is ${size}`, { struct: 'MON_INTERCEPT_STATS', field: 'Size', offset: 0, expected: MON_INTERCEPT_STATS_SIZE, actual: size });
+  }
+  const byName = (get: (r: number) => number): Partial<Record<InterceptReasonName, number>> => {
+    const out: Partial<Record<InterceptReasonName, number>> = {};
+    INTERCEPT_REASON_NAMES.forEach((n, r) => { const v = get(r); if (v !== 0) out[n] = v; });
+    return out;
+  };
+  const base: DecodedStats = {
+    requests: getU64(dv, 8),
+    operations: getU64(dv, 16),
+    actions: { Allow: getU64(dv, 24), Block: getU64(dv, 32), LogOnly: getU64(dv, 40) },
+    blockedByReason: byName((r) => (REASON_COUNTER_OFFSET[r] === undefined ? 0 : getU64(dv, REASON_COUNTER_OFFSET[r]!))),
+    totalValidationTimeNs: getU64(dv, 120),
+    peakValidationTimeUs: dv.getUint32(128, true),
+    averageValidationTimeUs: dv.getUint32(132, true),
+    validationErrors: getU64(dv, 136),
+    containedExceptions: getU64(dv, 144),
+    extension: null,
+  };
+  if (bytes.byteLength < statsPayloadSize(0)) return base;
+  let o = MON_INTERCEPT_STATS_SIZE;
+  const magic = dv.getUint32(o, true);
+  if (magic !== MON_STATS_EXT_MAGIC) {
+    throw new Win11MonError('WIN11MON_ERR_SIZE_MISMATCH', `stats extension magic is 0x${magic.toString(16)}, not 'MSTX'`, { struct: 'MON_STATS_EXT', field: 'ExtMagic', offset: o, expected: MON_STATS_EXT_MAGIC, actual: magic });
+  }
+  const version = dv.getUint32(o + 4, true);
+  const buckets = dv.getUint32(o + 8, true);
+  const nTop = dv.getUint32(o + 12, true);
+  if (buckets !== LATENCY_BUCKETS || bytes.byteLength < statsPayloadSize(nTop)) {
+    throw new Win11MonError('WIN11MON_ERR_SIZE_MISMATCH', `stats extension declares ${buckets} buckets and ${nTop} top talkers; the payload has ${bytes.byteLength} bytes`, { struct: 'MON_STATS_EXT', field: 'TopTalkerCount', offset: o + 12, expected: statsPayloadSize(nTop), actual: bytes.byteLength });
+  }
+  o += 16;
+  const fixed = { latencySamples: getU64(dv, o), wouldHaveBlocked: getU64(dv, o + 8), peakLatencyNs: getU64(dv, o + 16), totalDecisions: getU64(dv, o + 24), trackedProcesses: getU64(dv, o + 32), processTableEvictions: getU64(dv, o + 40) };
+  o += 48;
+  const reasonsAt = o;
+  const decisionsByReason = byName((r) => (r < 12 ? getU64(dv, reasonsAt + r * 8) : 0));
+  o += 96;
+  const latencyHistogram: StatsExtension['latencyHistogram'] = [];
+  for (let k = 0; k < LATENCY_BUCKETS; k++) {
+    const count = getU64(dv, o + k * 8);
+    if (count > 0) latencyHistogram.push({ fromNs: k === 0 ? 0 : 2 ** k, toNs: k === LATENCY_BUCKETS - 1 ? null : 2 ** (k + 1), count });
+  }
+  o += LATENCY_BUCKETS * 8;
+  const topTalkers: StatsExtension['topTalkers'] = [];
+  for (let i = 0; i < nTop; i++, o += STATS_TOP_TALKER_SIZE) {
+    topTalkers.push({
+      processId: dv.getUint32(o, true), profileIndex: dv.getUint32(o + 4, true), submissions: getU64(dv, o + 8), operations: getU64(dv, o + 16),
+      blocked: getU64(dv, o + 24), logOnly: getU64(dv, o + 32), lastSeenNs: getU64(dv, o + 40),
+    });
+  }
+  base.extension = { version, ...fixed, decisionsByReason, latencyHistogram, topTalkers };
+  return base;
+}

@@ -160,6 +160,9 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
     const decoder = new FrameDecoder(onFrame);
     socket.on('data', (chunk: Buffer) => {
       if (failed) return;
+      // Every frame in this chunk is answered synchronously by a synchronous device: cork so the
+      // responses leave in one writev instead of one syscall each.
+      socket.cork();
       try {
         decoder.push(chunk);
       } catch (e) {
@@ -170,6 +173,8 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
         failed = true;
         socket.end();
         opts.onProtocolError?.(endpoint, err);
+      } finally {
+        socket.uncork();
       }
     });
     socket.on('error', () => { /* peer reset: nothing to answer */ });

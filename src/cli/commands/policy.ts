@@ -1,10 +1,11 @@
 // `win11mon policy`: policy documents. `check FILE` is here; `get`/`set` (talking to the service)
-// are added by their own module through addPolicySubcommand-style functions on the same command.
+// are in policy-service.ts and attach to the same command.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CommandModule } from '../command.js';
 import { ExitCode, type CliIo } from '../io.js';
 import { loadPolicyText, formatPolicyIssue } from '../../engine/index.js';
+import { addPolicyGet, addPolicySet } from './policy-service.js';
 
 /** Adds `check FILE` to a `policy` command: prints the normalized policy (exit 0) or its errors on stderr (exit 2). */
 export function addPolicyCheck(policy: Command, io: CliIo, setStatus: (s: number) => void): Command {
@@ -27,13 +28,15 @@ export function addPolicyCheck(policy: Command, io: CliIo, setStatus: (s: number
 
 /** The `policy` command; subcommand adders (check here, get/set elsewhere) attach to it. */
 export function createPolicyCommand(program: Command): Command {
-  return program.command('policy').description('policy documents: check (get/set talk to the service)');
+  return program.command('policy').description('policy documents: check a file locally; get/set the running service\'s policy');
 }
 
 const policyCommand: CommandModule = {
   register(program: Command, io: CliIo, setStatus: (s: number) => void): Command {
     const policy = createPolicyCommand(program);
-    addPolicyCheck(policy, io, setStatus).exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    for (const add of [addPolicyCheck, addPolicyGet, addPolicySet]) {
+      add(policy, io, setStatus).exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    }
     return policy;
   },
 };

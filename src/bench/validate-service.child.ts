@@ -1,0 +1,23 @@
+// Service side of the service.validate benchmark, run as a child process (the service is its own
+// process in production): the emulated kernel, a MonitorDriver with a real telemetry ring and the
+// socket service, with one emulated process owning one IoRing for the requests to name.
+import { EmulatedKernel } from '../kernel/kernel.js';
+import { CreateIoRing } from '../kernel/kernelbase.js';
+import { IoRingVersion } from '../abi/ioring.js';
+import { MonitorDriver } from '../driver/driver.js';
+import { TelemetryRing } from '../driver/telemetry/ring.js';
+import { startService } from '../service/server.js';
+
+const [socketDir, dataDir] = process.argv.slice(2) as [string, string];
+const kernel = new EmulatedKernel({ build: 22621, dataDir });
+const driver = new MonitorDriver({ kernel, ring: new TelemetryRing({ slotCount: 4096 }) });
+const p = kernel.createProcess({ imageName: 'bench.exe' });
+const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 64, 128);
+const svc = await startService({ socketDir, device: driver });
+process.on('message', async (m: string) => {
+  if (m !== 'stop') return;
+  await svc.close();
+  driver.close();
+  process.send!({ type: 'stopped', validations: driver.counters.validations }, () => process.disconnect());
+});
+process.send!({ type: 'ready', devicePath: svc.devicePath, pid: p.pid, handle: ring!.handle });
