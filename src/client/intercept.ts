@@ -364,7 +364,7 @@ export class InterceptHook {
     vd.reason = why;
     vd.technique = '';
     this.last.by = 'unreachable';
-    this.queueClientEvent(1, NtStatus.STATUS_UNSUCCESSFUL, `${closed ? 'fail-closed: blocked' : 'fail-open: allowed'} handle 0x${handle.toString(16)}: ${why}`);
+    this.queueClientEvent(closed ? 3 : 1, NtStatus.STATUS_UNSUCCESSFUL, `${closed ? 'fail-closed: blocked' : 'fail-open: allowed'} handle 0x${handle.toString(16)}: ${why}`);
     if (closed) { s.blocked++; return 2; }
     s.failOpenAllowed++;
     return 0;
@@ -522,7 +522,7 @@ export class InterceptHook {
   }
 
   /** Queues a DriverUnreachable (1) / CallbackError (2) event; delivered as soon as the driver answers. */
-  private queueClientEvent(kind: 1 | 2, status: number, text: string): void {
+  private queueClientEvent(kind: 1 | 2 | 3, status: number, text: string): void {
     if (this.pendingEvents.length >= MAX_PENDING_CLIENT_EVENTS) {
       this.pendingEvents.shift();
       this.stats.clientEventsDropped++;

@@ -9,7 +9,7 @@ import {
 } from './test-support.js';
 import { EmulatedKernel, CreateIoRing, CloseIoRing, runIoRingExploit } from '../kernel/index.js';
 import { MonitorDriver } from './driver.js';
-import { decodeScanOutput } from './payloads.js';
+import { decodeScanOutput, encodeClientEvent } from './payloads.js';
 import { decodeSnapshot } from './telemetry/index.js';
 import type { DeviceCaller } from './device.js';
 
@@ -235,5 +235,33 @@ test('version, capabilities, offsets status and ring stats answer with their doc
     assert.equal(odv.getUint32(20, true), 0xd0);
     assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_RINGBUF_GET_STATS!, new Uint8Array(0), 56, READER).output.byteLength, 56);
     assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_RINGBUF_SNAPSHOT!, new Uint8Array(3), 4096, READER).status, NtStatus.STATUS_INFO_LENGTH_MISMATCH);
+  } finally { t.done(); }
+});
+
+test('a ring first seen by a validation is announced (IoRingHandleCreated) as a scan would; RINGBUF_CLEAR empties the ring', () => {
+  const t = setup();
+  try {
+    const p = t.kernel.createProcess({ imageName: 'app.exe' });
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, nopRequest(p.pid, ring!.handle), 48, READER);
+    assert.equal(events(t.driver).filter((e) => e.type === 'IoRingHandleCreated').length, 1);
+    assert.equal(decodeScanOutput(t.driver.ioctl(Ioctl.IOCTL_MONITOR_SCAN_NOW!, new Uint8Array(0), 16, ADMIN).output).newRings, 0, 'not announced twice');
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_RINGBUF_CLEAR!, new Uint8Array(0), 0, READER).status, NtStatus.STATUS_ACCESS_DENIED);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_RINGBUF_CLEAR!, new Uint8Array(0), 0, ADMIN).status, NtStatus.STATUS_SUCCESS);
+    assert.equal(events(t.driver).length, 0);
+  } finally { t.done(); }
+});
+
+test('CLIENT_EVENT records the fallback the hook applied (kind 1 fail-open Allow, kind 3 fail-closed Block); a bad kind is rejected', () => {
+  const t = setup();
+  try {
+    for (const kind of [1, 3] as const) {
+      assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_CLIENT_EVENT!, encodeClientEvent({ kind, processId: 7, status: 0xc0000001, text: 'driver gone' }), 0, READER).status, NtStatus.STATUS_SUCCESS);
+    }
+    const un = events(t.driver).filter((e) => e.type === 'DriverUnreachable');
+    assert.deepEqual(un.map((e) => e.type === 'DriverUnreachable' && e.payload.fallbackAction), ['Allow', 'Block']);
+    const bad = encodeClientEvent({ kind: 1, processId: 7, status: 0, text: 'x' });
+    new DataView(bad.buffer).setUint32(4, 9, true);
+    assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_CLIENT_EVENT!, bad, 0, READER).status, NtStatus.STATUS_INVALID_PARAMETER);
   } finally { t.done(); }
 });

@@ -128,11 +128,8 @@ export class MonitorDriver implements Device {
    */
   scanNow(): ScanReport {
     this.counters.scans++;
-    const added = this.registry.refresh();
+    const added = this.refreshRings();
     const addedSet = new Set(added);
-    for (const rec of added) {
-      this.ring.emitRaw(6 /* MonEvent_IoRingHandleCreated */, handleEventPayload(rec), rec.pid);
-    }
     const findings: IntegrityFinding[] = [];
     let bypass = 0;
     for (const rec of this.registry.rings.values()) {
@@ -153,6 +150,13 @@ export class MonitorDriver implements Device {
       if (this.checkBypass(rec, obj.hi, obj.lo)) bypass++;
     }
     return { ringsScanned: this.registry.rings.size, newRings: added.length, findings, bypassSuspected: bypass };
+  }
+
+  /** A1: re-enumerates when handle tables changed; every ring seen for the first time is announced. */
+  private refreshRings(): RingRecord[] {
+    const added = this.registry.refresh();
+    for (const rec of added) this.ring.emitRaw(6 /* MonEvent_IoRingHandleCreated */, handleEventPayload(rec), rec.pid);
+    return added;
   }
 
   private reportFinding(rec: RingRecord, state: RegBufferState, flags: number, layer: 'integrity' | 'enumeration'): IntegrityFinding {
@@ -220,7 +224,7 @@ export class MonitorDriver implements Device {
       return { status: r.error?.status ?? NtStatus.STATUS_INVALID_PARAMETER, response: r.responseBytes, decision: d, explanation: r.explanation };
     }
     const v = this.view;
-    this.registry.refresh();
+    this.refreshRings();
     const rec = v.ioRingHandleHi === 0 ? this.registry.get(v.processId, v.ioRingHandleLo) : undefined;
     const obj = rec ? this.registry.object(rec) : undefined;
     const proc = this.kernel.process(v.processId);
@@ -366,6 +370,10 @@ export class MonitorDriver implements Device {
       }
       case Ioctl.IOCTL_MONITOR_RINGBUF_GET_STATS:
         return ok(encodeRingStats(this.ring.stats()));
+      case Ioctl.IOCTL_MONITOR_RINGBUF_CLEAR:
+        // The journal keeps what was drained already; readers' cursors below the new head see a gap.
+        this.ring.clear();
+        return ok(new Uint8Array(0));
       case Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE: {
         if (outLen < MON_INTERCEPT_RESPONSE_SIZE) return fail(NtStatus.STATUS_BUFFER_TOO_SMALL, MON_INTERCEPT_RESPONSE_SIZE);
         const r = this.validate(input);
@@ -429,8 +437,8 @@ export class MonitorDriver implements Device {
       }
       case Ioctl.IOCTL_MONITOR_CLIENT_EVENT: {
         const c = decodeClientEvent(input);
-        if (c.kind === 1) this.ring.emit('DriverUnreachable', { status: c.status, fallbackAction: 'Allow', detail: c.text.slice(0, 100) }, c.processId);
-        else this.ring.emit('CallbackError', { status: c.status, message: c.text.slice(0, 120) }, c.processId);
+        if (c.kind === 2) this.ring.emit('CallbackError', { status: c.status, message: c.text.slice(0, 120) }, c.processId);
+        else this.ring.emit('DriverUnreachable', { status: c.status, fallbackAction: c.kind === 3 ? 'Block' : 'Allow', detail: c.text.slice(0, 100) }, c.processId);
         return ok(new Uint8Array(0));
       }
       default:

@@ -69,8 +69,8 @@ export function decodeHookNotify(input: Uint8Array): HookNotifyInput {
   return { event, targetPid: dv.getUint32(8, true), method, addressLo: dv.getUint32(16, true), addressHi: dv.getUint32(20, true) };
 }
 
-/** MON_CLIENT_EVENT_INPUT: u32 Size, u32 Kind (1 DriverUnreachable, 2 CallbackError), u32 ProcessId, u32 Status, then UTF-8 text (≤ 160 bytes). */
-export interface ClientEventInput { kind: 1 | 2; processId: number; status: number; text: string }
+/** MON_CLIENT_EVENT_INPUT: u32 Size, u32 Kind (1 DriverUnreachable + fail-open, 2 CallbackError, 3 DriverUnreachable + fail-closed), u32 ProcessId, u32 Status, then UTF-8 text (≤ 160 bytes). */
+export interface ClientEventInput { kind: 1 | 2 | 3; processId: number; status: number; text: string }
 export function encodeClientEvent(p: ClientEventInput): Uint8Array {
   const text = Buffer.from(p.text.slice(0, 160), 'utf8').subarray(0, 160);
   const b = new Uint8Array(MON_CLIENT_EVENT_HEADER_SIZE + text.byteLength);
@@ -87,7 +87,7 @@ export function decodeClientEvent(input: Uint8Array): ClientEventInput {
   const size = dv.getUint32(0, true);
   if (size !== input.byteLength || size > MON_CLIENT_EVENT_HEADER_SIZE + 160) throw new Win11MonError('WIN11MON_ERR_SIZE_MISMATCH', `MON_CLIENT_EVENT_INPUT.Size is ${size}; the input has ${input.byteLength} (at most ${MON_CLIENT_EVENT_HEADER_SIZE + 160})`, { struct: 'MON_CLIENT_EVENT_INPUT', field: 'Size', offset: 0, expected: input.byteLength, actual: size });
   const kind = dv.getUint32(4, true);
-  if (kind !== 1 && kind !== 2) throw new Win11MonError('WIN11MON_ERR_BAD_ENUM', `MON_CLIENT_EVENT_INPUT.Kind is ${kind}; 1 or 2`, { struct: 'MON_CLIENT_EVENT_INPUT', field: 'Kind', offset: 4, actual: kind });
+  if (kind !== 1 && kind !== 2 && kind !== 3) throw new Win11MonError('WIN11MON_ERR_BAD_ENUM', `MON_CLIENT_EVENT_INPUT.Kind is ${kind}; 1, 2 or 3`, { struct: 'MON_CLIENT_EVENT_INPUT', field: 'Kind', offset: 4, actual: kind });
   return { kind, processId: dv.getUint32(8, true), status: dv.getUint32(12, true), text: Buffer.from(input.subarray(MON_CLIENT_EVENT_HEADER_SIZE)).toString('utf8') };
 }
 

@@ -9,7 +9,8 @@ import { loadPolicyText, formatPolicyIssue } from '../../engine/index.js';
 import { isWin11MonError } from '../../abi/errors.js';
 import { SUPPORTED_BUILDS } from '../../kernel/offsets.js';
 import { installSignalHandlers } from '../../service/server.js';
-import { startRuntime, directWorkload, type WorkloadRunner } from '../../service/runtime.js';
+import { startRuntime, type WorkloadRunner } from '../../service/runtime.js';
+import { hookedWorkload } from '../workload-runner.js';
 import { defaultDataDir, defaultSocketDir } from '../../service/paths.js';
 
 interface ServeOptions {
@@ -23,7 +24,7 @@ interface ServeOptions {
 }
 
 /** The workload `start` and `serve --workload` run. Replaceable (e.g. by one that goes through the interception hook). */
-export let defaultWorkload: () => WorkloadRunner = () => directWorkload();
+export let defaultWorkload: () => WorkloadRunner = () => hookedWorkload();
 export function setDefaultWorkload(f: () => WorkloadRunner): void {
   defaultWorkload = f;
 }
@@ -87,7 +88,7 @@ async function serve(opts: ServeOptions, withWorkload: boolean, io: CliIo, setSt
       `  admin (write):   ${info.admin}\n` +
       `  journal:         ${info.journal}\n` +
       `  A1/A2 polling:   ${scan > 0 ? `every ${scan} ms` : 'off'}\n` +
-      `  benign workload: ${info.workload ? 'running (3 emulated apps doing IoRing file I/O)' : 'off (--workload to enable)'}\n` +
+      `  benign workload: ${info.workload ? 'running (3 emulated apps doing IoRing file I/O through the interception hook)' : 'off (--workload to enable)'}\n` +
       (info.recovered ? `  journal tail repaired: ${JSON.stringify(info.recovered)}\n` : '') +
       `look with:\n` +
       `  win11mon events --follow${dirFlag}\n` +
