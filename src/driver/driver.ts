@@ -6,7 +6,7 @@ import {
   Ioctl, ioctlAccess, NtStatus, InterceptAction, InterceptReason, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES,
   InterceptRequestView, MON_INTERCEPT_RESPONSE_SIZE, MON_INTERCEPT_POLICY_SIZE, MON_IORING_HANDLE_INFO, MON_OFFSET_STATUS_OUTPUT,
   MON_INTERCEPT_BLACKLIST_ADD_INPUT, IOP_MC_BUFFER_ENTRY, MON_NO_OP_INDEX, writeInterceptResponse, isWin11MonError, Win11MonError,
-  encodeStruct, hex64,
+  encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER,
 } from '../abi/index.js';
 import { PolicyEngine, Decision, CheckMode, REASON_TECHNIQUES, explainDecision, type RegBufferState, type SubmissionContext, type ViolationSink, type CheckId } from '../engine/index.js';
 import { checkRegBufferState } from '../engine/checks/regbuffers.js';
@@ -155,9 +155,13 @@ export class MonitorDriver implements Device {
   /** A1: re-enumerates when handle tables changed; every ring seen for the first time is announced. */
   private refreshRings(): RingRecord[] {
     const added = this.registry.refresh();
-    for (const rec of added) this.ring.emitRaw(6 /* MonEvent_IoRingHandleCreated */, handleEventPayload(rec), rec.pid);
+    for (const rec of added) this.announceRing(rec);
     return added;
   }
+
+  private readonly announceRing = (rec: RingRecord): void => {
+    this.ring.emitRaw(6 /* MonEvent_IoRingHandleCreated */, handleEventPayload(rec), rec.pid);
+  };
 
   private reportFinding(rec: RingRecord, state: RegBufferState, flags: number, layer: 'integrity' | 'enumeration'): IntegrityFinding {
     this.counters.findings++;
@@ -224,8 +228,7 @@ export class MonitorDriver implements Device {
       return { status: r.error?.status ?? NtStatus.STATUS_INVALID_PARAMETER, response: r.responseBytes, decision: d, explanation: r.explanation };
     }
     const v = this.view;
-    this.refreshRings();
-    const rec = v.ioRingHandleHi === 0 ? this.registry.get(v.processId, v.ioRingHandleLo) : undefined;
+    const rec = v.ioRingHandleHi === 0 ? this.registry.lookup(v.processId, v.ioRingHandleLo, this.announceRing) : undefined;
     const obj = rec ? this.registry.object(rec) : undefined;
     const proc = this.kernel.process(v.processId);
     const ctx = this.ctx;
@@ -233,7 +236,7 @@ export class MonitorDriver implements Device {
     ctx.processId = v.processId;
     ctx.imageName = proc?.imageName ?? '';
     ctx.imagePath = ctx.imageName;
-    ctx.regBuffers = rec && obj ? (rec.regState = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, rec.regState)) : null;
+    ctx.regBuffers = rec && obj ? (rec.regState = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, rec.regState, this.referencedEntries(v))) : null;
     ctx.handleKnown = obj !== undefined;
     this.engine.validate(v, ctx, d);
     let explanation = '';
@@ -264,6 +267,32 @@ export class MonitorDriver implements Device {
     });
     return { status: NtStatus.STATUS_SUCCESS, response, decision: d, explanation };
   }
+
+  /**
+   * Which RegBuffers entries the request's READ/WRITE SQEs reference (registered-buffer flag 0x2,
+   * index in BufferAddress low); the per-submission A2 read is limited to these. Reused bitmap.
+   */
+  private referencedEntries(v: InterceptRequestView): Uint8Array {
+    const map = this.refMap;
+    map.fill(0);
+    const dv = v.dv;
+    // 32-bit words straight off the request when it is 4-aligned (it always is from win11mon's hook).
+    const aligned = (dv.byteOffset & 3) === 0;
+    const w = aligned ? new Uint32Array(dv.buffer, dv.byteOffset, dv.byteLength >>> 2) : null;
+    for (let i = 0, n = v.operationCount; i < n; i++) {
+      let op: number, flags: number, lo: number, hi: number;
+      if (w !== null) {
+        const b = (32 + i * 88) >>> 2;
+        op = w[b]!; flags = w[b + 1]!; lo = w[b + 6]!; hi = w[b + 7]!;
+      } else {
+        op = v.opCode(i); flags = v.sqeFlags(i); lo = v.bufferAddressLo(i); hi = v.bufferAddressHi(i);
+      }
+      if ((op === IoRingOp.READ || op === IoRingOp.WRITE) && (flags & NT_IORING_OP_FLAG_REGISTERED_BUFFER) !== 0 && hi === 0 && lo < REGBUF_SCAN_MAX_ENTRIES) map[lo] = 1;
+    }
+    return map;
+  }
+
+  private readonly refMap = new Uint8Array(REGBUF_SCAN_MAX_ENTRIES);
 
   private quarantineRing(rec: RingRecord, obj: { hi: number; lo: number; ownerPid: number }, state: RegBufferState, flags: number): void {
     const ring = this.kernel.getIoRing(rec.pid, rec.handle);

@@ -27,6 +27,19 @@ function emptyEntry(): RegBufferEntryState {
   return { entryAddressHi: 0, entryAddressLo: 0, readable: false, type: 0, size: 0, referenceCount: 0, accessMode: 0, addressHi: 0, addressLo: 0, length: 0 };
 }
 
+/** Entry `i` of a reused array, reset, or a new one (a module function: no closure per call). */
+function takeEntry(entries: RegBufferEntryState[], i: number): RegBufferEntryState {
+  let e = entries[i];
+  if (e === undefined) {
+    e = emptyEntry();
+    entries[i] = e;
+  } else {
+    e.entryAddressHi = 0; e.entryAddressLo = 0; e.readable = false; e.type = 0; e.size = 0;
+    e.referenceCount = 0; e.accessMode = 0; e.addressHi = 0; e.addressLo = 0; e.length = 0;
+  }
+  return e;
+}
+
 /** Reads one MC entry at (hi, lo); unreadable entries keep readable = false. */
 function readMcEntry(m: MemoryView, hi: number, lo: number, e: RegBufferEntryState): void {
   e.entryAddressHi = hi;
@@ -52,8 +65,11 @@ function readMcEntry(m: MemoryView, hi: number, lo: number, e: RegBufferEntrySta
  * saw legitimately registered (-1 when unknown). Reads in the owner's context (KeStackAttachProcess
  * in a real driver), since a forged array lives in the owner's user space. `reuse` (the previous
  * state of the same ring) is refilled in place, entry objects included: a validation allocates nothing.
+ * `only` (a 0/1 map by entry index) limits the full entry reads to the entries a submission
+ * references — the ones the kernel will dereference; the others are left as empty, sound slots
+ * (the A2 poll, which passes no map, reads them all). The array pointer and count are always read.
  */
-export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES, reuse?: RegBufferState): RegBufferState {
+export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES, reuse?: RegBufferState, only?: Uint8Array): RegBufferState {
   const off = kernel.offsets.off;
   const format = kernel.offsets.regBuffersFormat === 'mc-entry-pointers' ? 'mc-entry' : 'buffer-info';
   const state: RegBufferState = reuse ?? {
@@ -62,18 +78,6 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
   };
   const entries = state.entries;
   let used = 0;
-  const take = (): RegBufferEntryState => {
-    let e = entries[used];
-    if (e === undefined) {
-      e = emptyEntry();
-      entries[used] = e;
-    } else {
-      e.entryAddressHi = 0; e.entryAddressLo = 0; e.readable = false; e.type = 0; e.size = 0;
-      e.referenceCount = 0; e.accessMode = 0; e.addressHi = 0; e.addressLo = 0; e.length = 0;
-    }
-    used++;
-    return e;
-  };
   state.objectAddressHi = ring.hi;
   state.objectAddressLo = ring.lo;
   state.arrayAddressHi = 0;
@@ -95,7 +99,7 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
     state.arrayAddressLo = arr.lo;
   } catch {
     // The object itself is unreadable: report an unreadable first entry so the check flags it.
-    const e = take();
+    const e = takeEntry(entries, used++);
     e.entryAddressHi = ring.hi;
     e.entryAddressLo = ring.lo;
     state.count = 1;
@@ -107,7 +111,11 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
     state.entriesTruncated = state.count > maxEntries;
     const stride = format === 'mc-entry' ? 8 : 16;
     for (let i = 0; i < n; i++) {
-      const e = take();
+      const e = takeEntry(entries, used++);
+      if (only !== undefined && only[i] !== 1) {
+        e.readable = true; // not referenced by this submission: an empty slot, not read
+        continue;
+      }
       const [hi, lo] = add(state.arrayAddressHi, state.arrayAddressLo, i * stride);
       try {
         if (format === 'mc-entry') {

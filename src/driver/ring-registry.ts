@@ -44,6 +44,34 @@ export class RingRegistry {
     return this.rings.get(ringKey(pid, handle));
   }
 
+  /**
+   * The record for (pid, handle), creating it from the process's handle table when the ring is not
+   * known yet — one handle lookup, never a system-wide enumeration (the validation hot path uses
+   * this; refresh() is for the poller). `onAdded` is called for a ring seen for the first time.
+   */
+  lookup(pid: number, handle: number, onAdded: (rec: RingRecord) => void): RingRecord | undefined {
+    const key = ringKey(pid, handle);
+    const obj = this.kernel.getIoRing(pid, handle);
+    const old = this.rings.get(key);
+    if (obj === undefined) {
+      if (old) { old.live = false; this.rings.delete(key); }
+      return undefined;
+    }
+    if (old && old.objectHi === obj.hi && old.objectLo === obj.lo) return old;
+    const access = this.kernel.process(pid)?.handles.get(handle)?.grantedAccess ?? 0;
+    const rec = this.newRecord(pid, handle, obj.hi, obj.lo, access);
+    this.rings.set(key, rec);
+    onAdded(rec);
+    return rec;
+  }
+
+  private newRecord(pid: number, handle: number, objectHi: number, objectLo: number, grantedAccess: number): RingRecord {
+    return {
+      pid, handle, objectHi, objectLo, grantedAccess, firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0,
+      quarantined: false, quarantineDetail: '', bypassReportedAt: 0, live: true, regState: undefined,
+    };
+  }
+
   /** The kernel object behind a record, or undefined once closed. */
   object(rec: RingRecord): IoRingObject | undefined {
     return this.kernel.getIoRing(rec.pid, rec.handle);
@@ -65,10 +93,7 @@ export class RingRegistry {
       seen.add(key);
       const old = this.rings.get(key);
       if (old && old.objectHi === h.objectHi && old.objectLo === h.objectLo) continue;
-      const rec: RingRecord = {
-        pid: h.pid, handle: h.handle, objectHi: h.objectHi, objectLo: h.objectLo, grantedAccess: h.grantedAccess,
-        firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0, quarantined: false, quarantineDetail: '', bypassReportedAt: 0, live: true, regState: undefined,
-      };
+      const rec = this.newRecord(h.pid, h.handle, h.objectHi, h.objectLo, h.grantedAccess);
       this.rings.set(key, rec);
       added.push(rec);
     }
