@@ -137,3 +137,25 @@ test('subscribeEvents: a service that comes back with a new ring (sequences rest
     b.cleanup();
   }
 });
+
+test('subscribeEvents: a first cursor beyond the head waits there (the caller asked for it), no reset; events arrive once written', { timeout: 10_000 }, async () => {
+  const a = setup();
+  const svc = await startService({ socketDir: a.sockDir, device: a.driver });
+  try {
+    a.emit(3);
+    const ac = new AbortController();
+    const items: SubscriptionItem[] = [];
+    let polls = 0;
+    setTimeout(() => a.emit(3), 60); // sequences 4..6; the subscription waits at 5
+    for await (const item of subscribeEvents(factory(a.sockDir), { from: 5, signal: ac.signal, intervalMs: 10 })) {
+      items.push(item);
+      polls++;
+      if (items.length === 2 || polls > 50) ac.abort();
+    }
+    assert.deepEqual(items.map((i) => i.type), ['event', 'event']);
+    assert.deepEqual(items.map((i) => (i.type === 'event' ? i.event.seq : -1)), [5, 6]);
+  } finally {
+    await svc.close();
+    a.cleanup();
+  }
+});

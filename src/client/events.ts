@@ -84,6 +84,7 @@ export function subscribeEvents(source: Win11MonClient | (() => Promise<Win11Mon
   const internal = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, internal.signal]) : internal.signal;
   let cursor = Math.max(1, Math.floor(opts.from ?? 1));
+  let connectedBefore = client !== null;
   let reconnected = false;
   const queue: SubscriptionItem[] = [];
 
@@ -113,7 +114,10 @@ export function subscribeEvents(source: Win11MonClient | (() => Promise<Win11Mon
       if (!client) {
         if (!factory) return { alive: false, more: false };
         if (!(await connect())) return { alive: false, more: false };
-        reconnected = true;
+        // Only a connection that replaces a lost one can meet a restarted service: on the first one
+        // a cursor beyond the head is the caller's own --since, to wait at, not to reset.
+        reconnected = connectedBefore;
+        connectedBefore = true;
       }
       const c = client!;
       try {

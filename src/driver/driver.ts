@@ -184,21 +184,28 @@ export class MonitorDriver implements Device {
   /** The kernel processed more entries on this ring than the hook validated: someone submitted around the hook. */
   private checkBypass(rec: RingRecord, hi: number, lo: number): boolean {
     if (rec.opsValidated === 0 && !this.hookedPids.has(rec.pid)) return false;
-    let kernelOps: number;
-    try {
-      const v = this.kernel.memory.readU64Parts(hi, lo + this.kernel.offsets.off.SubmitCount);
-      kernelOps = v.hi * 0x100000000 + v.lo;
-    } catch {
-      return false;
-    }
-    if (kernelOps <= rec.opsValidated || kernelOps === rec.bypassReportedAt) return false;
-    rec.bypassReportedAt = kernelOps;
+    const submitted = this.kernelSubmitCount(hi, lo);
+    if (submitted < 0) return false;
+    // Entries the kernel processed since the hook was installed, against those the hook validated.
+    const kernelOps = submitted - rec.submitBaseline;
+    if (kernelOps <= rec.opsValidated || submitted === rec.bypassReportedAt) return false;
+    rec.bypassReportedAt = submitted;
     this.counters.bypassSuspicions++;
     this.ring.emit('BypassSuspected', {
       ioRingHandle: { hi: 0, lo: rec.handle }, evidenceFlags: 0x1, submitsSeenByKernel: kernelOps, submitsSeenByHook: rec.opsValidated,
       technique: 'T1562.001', detail: `kernel SubmitCount ${kernelOps} > ${rec.opsValidated} operations the hook validated`,
     }, rec.pid);
     return true;
+  }
+
+  /** IORING_OBJECT.SubmitCount (entries the kernel processed), or -1 when unreadable. */
+  private kernelSubmitCount(hi: number, lo: number): number {
+    try {
+      const v = this.kernel.memory.readU64Parts(hi, lo + this.kernel.offsets.off.SubmitCount);
+      return v.hi * 0x100000000 + v.lo;
+    } catch {
+      return -1;
+    }
   }
 
   /** Processes with the interception hook installed (from IOCTL_MONITOR_HOOK_NOTIFY). */
@@ -459,8 +466,18 @@ export class MonitorDriver implements Device {
       }
       case Ioctl.IOCTL_MONITOR_HOOK_NOTIFY: {
         const h = decodeHookNotify(input);
-        if (h.event === 1) this.hookedPids.add(h.targetPid);
-        else this.hookedPids.delete(h.targetPid);
+        if (h.event === 1) {
+          this.hookedPids.add(h.targetPid);
+          // What this process's rings processed before the hook existed is not evidence of a bypass.
+          this.refreshRings();
+          for (const rec of this.registry.rings.values()) {
+            if (rec.pid !== h.targetPid) continue;
+            const n = this.kernelSubmitCount(rec.objectHi, rec.objectLo);
+            if (n >= 0) rec.submitBaseline = n - rec.opsValidated;
+          }
+        } else {
+          this.hookedPids.delete(h.targetPid);
+        }
         this.ring.emit(h.event === 1 ? 'HookInstalled' : 'HookRemoved', { targetPid: h.targetPid, method: h.method === 0 ? 'iat' : 'inline', address: { hi: h.addressHi, lo: h.addressLo }, symbol: 'ntdll!NtSubmitIoRing' }, h.targetPid);
         return ok(new Uint8Array(0));
       }

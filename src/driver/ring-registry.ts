@@ -24,6 +24,11 @@ export interface RingRecord {
   quarantineDetail: string;
   /** Kernel SubmitCount at the last BypassSuspected report (so each new gap is reported once). */
   bypassReportedAt: number;
+  /**
+   * Kernel SubmitCount when the owner announced its hook (entries processed before the hook
+   * existed are not a bypass); 0 for rings created after the hook was installed.
+   */
+  submitBaseline: number;
   /** True while the handle is still open. */
   live: boolean;
   /** The RegBuffers state read at the last validation, reused so a validation allocates nothing. */
@@ -68,7 +73,7 @@ export class RingRegistry {
   private newRecord(pid: number, handle: number, objectHi: number, objectLo: number, grantedAccess: number): RingRecord {
     return {
       pid, handle, objectHi, objectLo, grantedAccess, firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0,
-      quarantined: false, quarantineDetail: '', bypassReportedAt: 0, live: true, regState: undefined,
+      quarantined: false, quarantineDetail: '', bypassReportedAt: 0, submitBaseline: 0, live: true, regState: undefined,
     };
   }
 

@@ -127,7 +127,7 @@ test('drop-newest never overwrites, counts drops, and reports them with an Event
   assert.equal(ring.stats().eventsOverwritten, 0);
 });
 
-test('clear() forgets held events; sequences keep increasing; a future cursor restarts at head', () => {
+test('clear() forgets held events; sequences keep increasing; a future cursor waits where it is, missing nothing', () => {
   const ring = new TelemetryRing({ slotCount: 4 });
   ring.emit('PolicyChanged', { version: 1, previousVersion: 0, hashPrefix: 'ab', source: 'test' });
   ring.clear();
@@ -135,7 +135,11 @@ test('clear() forgets held events; sequences keep increasing; a future cursor re
   assert.equal(ring.read(1).missed, 1);
   assert.equal(ring.emit('PolicyChanged', { version: 2, previousVersion: 1, hashPrefix: 'cd', source: 'test' }), 2);
   assert.deepEqual(ring.read(999).events, []);
-  assert.equal(ring.read(999).nextCursor, 3);
+  assert.equal(ring.read(999).nextCursor, 999);
+  assert.equal(ring.read(999).missed, 0);
+  // Through a snapshot too (the decoder used to widen the head's sequence past the cursor: a huge false gap).
+  const snap = decodeSnapshot(encodeSnapshot(ring, 999, 4096).bytes, 999);
+  assert.deepEqual({ n: snap.events.length, missed: snap.missed, next: snap.nextCursor }, { n: 0, missed: 0, next: 999 });
 });
 
 test('snapshots carry the ring records from a cursor, bounded by the output length', () => {

@@ -214,7 +214,9 @@ export class RingReader {
     let missed = 0, count = 0;
     let head = this.head();
     const floor = read64(this.i32, C_FLOOR);
-    if (c > head) c = head; // a cursor from the future (e.g. after a restart) restarts at head
+    // A cursor beyond the head waits there: nothing is read and nothing is missed. (A client that
+    // reconnects to a restarted service detects the new ring from its stats and starts over at 1.)
+    if (c > head) return { nextCursor: c, missed: 0, head, count: 0 };
     let oldest = Math.max(1, head - this.slotCount, floor);
     if (c < oldest) { missed += oldest - c; c = oldest; }
     while (c < head && count < max) {
