@@ -1,4 +1,6 @@
 // What every subcommand writes to: stdout/stderr as functions, so tests can run the CLI in process.
+import { readFile } from 'node:fs/promises';
+
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
@@ -31,3 +33,9 @@ export const ExitCode = {
   /** `validate`: the decision was Block. */
   Blocked: 3,
 } as const;
+
+/** The bytes of a FILE argument: the file, or stdin for "-" or no argument. */
+export async function readInputBytes(file: string | undefined, io: CliIo): Promise<Uint8Array> {
+  if (file === undefined || file === '-') return new Uint8Array(await io.readStdin());
+  return new Uint8Array(await readFile(file));
+}

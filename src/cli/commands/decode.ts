@@ -1,10 +1,9 @@
 // `win11mon decode [FILE|-] [--json] [--sqes] [--strict]`: prints every field of a MON_INTERCEPT_REQUEST
 // (or, with --sqes, of a bare NT_IORING_SQE array) with opcode and flag names and 64-bit values in hex.
 // Malformed input exits 2 with the NTSTATUS name, the error code and what is wrong on stderr.
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CommandModule } from '../command.js';
-import { ExitCode, type CliIo } from '../io.js';
+import { ExitCode, readInputBytes, type CliIo } from '../io.js';
 import { decodeInterceptRequest, decodeNativeSqeArray } from '../../abi/decode.js';
 import { isWin11MonError, type Win11MonError } from '../../abi/errors.js';
 
@@ -57,11 +56,6 @@ function describe(e: Win11MonError): string {
   return `win11mon decode: ${e.statusName} (0x${e.status.toString(16).padStart(8, '0')}) ${e.code}: ${e.message}${where ? ` [${where}]` : ''}\n`;
 }
 
-async function readInput(file: string | undefined, io: CliIo): Promise<Uint8Array> {
-  if (file === undefined || file === '-') return io.readStdin();
-  return readFile(file);
-}
-
 const command: CommandModule = {
   register(program: Command, io: CliIo, setStatus: (status: number) => void): Command {
     return program
@@ -74,7 +68,7 @@ const command: CommandModule = {
       .action(async (file: string | undefined, opts: DecodeOpts) => {
         let bytes: Uint8Array;
         try {
-          bytes = await readInput(file, io);
+          bytes = await readInputBytes(file, io);
         } catch (e) {
           io.err(`win11mon decode: cannot read ${file ?? 'stdin'}: ${(e as Error).message}\n`);
           setStatus(ExitCode.Failure);

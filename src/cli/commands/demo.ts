@@ -11,11 +11,10 @@ import type { CommandModule } from '../command.js';
 import { ExitCode, type CliIo } from '../io.js';
 import { Win11MonError } from '../../abi/errors.js';
 import { ntStatusName } from '../../abi/ntstatus.js';
-import { IoRingVersion, IOP_MC_BUFFER_ENTRY_TYPE } from '../../abi/ioring.js';
+import { IoRingVersion } from '../../abi/ioring.js';
 import { hex64, hiOf, loOf } from '../../abi/u64.js';
 import { EmulatedKernel, TokenOff, type KernelEvent } from '../../kernel/kernel.js';
-import { runIoRingExploit, FAKE_ARRAY_ADDRESS, type ExploitResult, type ExploitStep } from '../../kernel/exploit.js';
-import { McEntryOff, BUFFER_INFO_SIZE } from '../../kernel/ioring.js';
+import { runIoRingExploit, forgeRegisteredBuffer, FAKE_ARRAY_ADDRESS, type ExploitResult, type ExploitStep } from '../../kernel/exploit.js';
 import type { EmulatedProcess } from '../../kernel/process.js';
 import {
   BuildIoRingReadFile, BuildIoRingWriteFile, CloseIoRing, CreateIoRing, INFINITE, IoRingBufferRefFromIndexAndOffset, IoRingHandleRefFromHandle,
@@ -299,22 +298,7 @@ export async function runPacedExploit(kernel: EmulatedKernel, p: EmulatedProcess
   await ok('leak-ioring-object', `SystemHandleInformation: IORING_OBJECT ${result.ioRingObject}, _TOKEN ${result.tokenAddress}`);
   p.virtualAlloc(0x10000, FAKE_ARRAY_ADDRESS);
   const entries = mc ? p.virtualAlloc(0x1000) : 0n;
-  const setEntry = (i: number, target: bigint, length: number): void => {
-    if (mc) {
-      const e = entries + BigInt(i * 0x80);
-      p.write(e, new Uint8Array(0x80));
-      p.memory.writeU16(hiOf(e), loOf(e) + McEntryOff.Type, IOP_MC_BUFFER_ENTRY_TYPE);
-      p.writeU32(e + BigInt(McEntryOff.Size), 0x80);
-      p.writeU32(e + BigInt(McEntryOff.ReferenceCount), 1);
-      p.writeU64(e + BigInt(McEntryOff.Address), target);
-      p.writeU32(e + BigInt(McEntryOff.Length), length);
-      p.memory.writeU8(hiOf(e), loOf(e) + McEntryOff.AccessMode, 1);
-      p.writeU64(FAKE_ARRAY_ADDRESS + BigInt(i * 8), e);
-    } else {
-      p.writeU64(FAKE_ARRAY_ADDRESS + BigInt(i * BUFFER_INFO_SIZE), target);
-      p.writeU32(FAKE_ARRAY_ADDRESS + BigInt(i * BUFFER_INFO_SIZE + 8), length);
-    }
-  };
+  const setEntry = (i: number, target: bigint, length: number): void => forgeRegisteredBuffer(p, entries, mc, i, target, length);
   for (let i = 0; i < 3; i++) setEntry(i, 0n, 0);
   await ok('fake-buffer-array', `fake registered-buffer array at 0x1000000 (${mc ? 'IOP_MC_BUFFER_ENTRY pointers' : 'flat IORING_BUFFER_INFO'})`);
   const ptr = new Uint8Array(8);

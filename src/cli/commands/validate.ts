@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CommandModule } from '../command.js';
-import { ExitCode, type CliIo } from '../io.js';
+import { ExitCode, readInputBytes, type CliIo } from '../io.js';
 import { PolicyEngine, Decision, formatPolicyIssue, violationFlagNames, type SubmissionContext } from '../../engine/index.js';
 import { InterceptRequestView } from '../../abi/request.js';
 import { InterceptAction, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES, MON_NO_OP_INDEX } from '../../abi/monitor.js';
@@ -15,11 +15,6 @@ interface ValidateOptions {
   pid?: string;
   image?: string;
   explain?: boolean;
-}
-
-async function readInput(file: string | undefined, io: CliIo): Promise<Uint8Array> {
-  if (file === undefined || file === '-') return new Uint8Array(await io.readStdin());
-  return new Uint8Array(await readFile(file));
 }
 
 /** The header's ProcessId, read without validating the rest (0 when the bytes are too short). */
@@ -47,7 +42,7 @@ async function run(file: string | undefined, opts: ValidateOptions, io: CliIo, s
     }
     pid = Number(opts.pid);
   }
-  const bytes = await readInput(file, io);
+  const bytes = await readInputBytes(file, io);
   const ctx: SubmissionContext = {
     nowNs: 0,
     processId: pid ?? headerPid(bytes),
