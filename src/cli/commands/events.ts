@@ -7,12 +7,13 @@ import { Win11MonClient } from '../../client/client.js';
 import { socketTransport } from '../../client/transport.js';
 import { subscribeEvents, type SubscriptionItem } from '../../client/events.js';
 import { toEcs, ECS_VERSION } from '../../client/ecs.js';
-import { eventToJson, unixMsFromFiletime, type MonitorEvent } from '../../driver/telemetry/index.js';
-import { defaultSocketDir } from '../../service/paths.js';
+import { eventToJson, unixMsFromFiletime, readJournal, decodeEvent, type MonitorEvent } from '../../driver/telemetry/index.js';
+import { defaultSocketDir, defaultDataDir, journalDir } from '../../service/paths.js';
+import { existsSync } from 'node:fs';
 import { socketDirOption, withService } from '../service-client.js';
 import { colours } from '../format.js';
 
-interface EventsOptions { socketDir?: string; follow?: boolean; since?: string; json?: boolean; ecs?: boolean; interval?: string }
+interface EventsOptions { socketDir?: string; follow?: boolean; since?: string; json?: boolean; ecs?: boolean; interval?: string; journal?: string | boolean }
 
 /** One output line for an item, in the chosen format; gaps go to stderr in human mode. */
 export function formatItem(item: SubscriptionItem, opts: { json: boolean; ecs: boolean }, io: CliIo): { out?: string; err?: string } {
@@ -50,11 +51,33 @@ function humanLine(ev: MonitorEvent, io: CliIo): string {
   return `${String(ev.seq).padStart(7)}  ${c.dim(time)}  ${colour(type)}  pid ${String(ev.pid).padEnd(6)} ${doc.message}\n`;
 }
 
+/**
+ * `--journal [DIR]`: the forensic journal on disk, offline (no service needed): every complete
+ * record from `since`, in the same formats; a torn tail of the active file is where it stops.
+ */
+function runJournal(dir: string, since: number, opts: EventsOptions, io: CliIo, setStatus: (s: number) => void): void {
+  if (!existsSync(dir)) { io.err(`win11mon events: no journal at ${dir} (the service writes it under its --data-dir)\n`); setStatus(ExitCode.BadInput); return; }
+  const fmt = { json: Boolean(opts.json || opts.ecs), ecs: Boolean(opts.ecs) };
+  let n = 0;
+  for (const e of readJournal(dir, since)) {
+    const line = formatItem({ type: 'event', event: decodeEvent(e.record, 0, e.seq) }, fmt, io);
+    if (line.out) io.out(line.out);
+    n++;
+  }
+  if (!fmt.json) io.err(`${n} journal records from ${dir}\n`);
+  setStatus(ExitCode.Ok);
+}
+
 async function run(opts: EventsOptions, io: CliIo, setStatus: (s: number) => void): Promise<void> {
   let since = 1;
   if (opts.since !== undefined) {
     if (!/^\d+$/.test(opts.since)) { io.err(`win11mon events: --since must be a sequence number, got "${opts.since}"\n`); setStatus(ExitCode.BadInput); return; }
     since = Math.max(1, Number(opts.since));
+  }
+  if (opts.journal !== undefined) {
+    if (opts.follow) { io.err('win11mon events: --journal reads the journal on disk once; it cannot --follow (follow the running service instead)\n'); setStatus(ExitCode.BadInput); return; }
+    runJournal(typeof opts.journal === 'string' ? opts.journal : journalDir(defaultDataDir()), since, opts, io, setStatus);
+    return;
   }
   const interval = opts.interval !== undefined ? Number(opts.interval) : 200;
   if (!Number.isInteger(interval) || interval < 10) { io.err('win11mon events: --interval must be an integer >= 10 (ms)\n'); setStatus(ExitCode.BadInput); return; }
@@ -113,6 +136,7 @@ const eventsCommand: CommandModule = {
       .option('--json', 'one JSON object per line (64-bit values as hex); gaps as {"gap": {...}} lines')
       .option('--ecs', 'one Elastic Common Schema document per line (implies --json; mapping in docs/events.md)')
       .option('--interval <ms>', 'poll interval with --follow', '200')
+      .option('--journal [dir]', 'read the forensic journal on disk instead of the service (default: the data dir\'s journal/)')
       .action(async (opts: EventsOptions) => run(opts, io, setStatus));
   },
 };
