@@ -22,7 +22,7 @@ export interface SocketTransport {
   close(): Promise<void>;
 }
 
-interface Pending { resolve: (r: IoctlResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+interface Pending { resolve: (r: IoctlResult) => void; reject: (e: Error) => void; deadline: number; code: number }
 
 /**
  * Connects to a service socket.
@@ -49,9 +49,28 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
   let closedError: Win11MonError | undefined;
   let closedPromise: Promise<void> | undefined;
 
+  // One sweep timer per connection instead of a setTimeout/clearTimeout pair per request (a timer
+  // per request costs more than the rest of the client's work). Requests are in the Map in issue
+  // order, so the sweep stops at the first one still within its deadline. A late answer is ignored.
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = (): void => {
+    const now = performance.now();
+    for (const [id, p] of pending) {
+      if (p.deadline > now) break;
+      pending.delete(id);
+      p.reject(new Win11MonError('WIN11MON_ERR_TIMEOUT', `IOCTL 0x${(p.code >>> 0).toString(16)} got no answer in ${timeoutMs} ms`, { field: 'timeoutMs', expected: timeoutMs }));
+    }
+    if (pending.size === 0 && sweeper) { clearInterval(sweeper); sweeper = undefined; }
+  };
+  const armSweeper = (): void => {
+    if (sweeper) return;
+    sweeper = setInterval(sweep, Math.max(5, Math.min(250, Math.floor(timeoutMs / 4))));
+    sweeper.unref();
+  };
   const failAll = (e: Win11MonError): void => {
     closedError ??= e;
-    for (const [id, p] of pending) { clearTimeout(p.timer); pending.delete(id); p.reject(e); }
+    for (const [id, p] of pending) { pending.delete(id); p.reject(e); }
+    if (sweeper) { clearInterval(sweeper); sweeper = undefined; }
   };
   const onFrame = (f: Frame): void => {
     if (f.id === CONNECTION_ERROR_ID) {
@@ -62,7 +81,6 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
     const p = pending.get(f.id);
     if (!p) return; // timed out earlier: ignore the late answer
     pending.delete(f.id);
-    clearTimeout(p.timer);
     p.resolve({ status: f.a, information: f.b, output: f.data.slice() });
   };
   const decoder = new FrameDecoder(onFrame);
@@ -97,11 +115,8 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
       const id = nextId;
       nextId = nextId >= 0xffffffff ? 1 : nextId + 1; // 0 is the connection-error id
       return new Promise<IoctlResult>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new Win11MonError('WIN11MON_ERR_TIMEOUT', `IOCTL 0x${(code >>> 0).toString(16)} got no answer in ${timeoutMs} ms`, { field: 'timeoutMs', expected: timeoutMs }));
-        }, timeoutMs);
-        pending.set(id, { resolve, reject, timer });
+        pending.set(id, { resolve, reject, deadline: performance.now() + timeoutMs, code });
+        armSweeper();
         // Requests issued in the same tick (concurrent callers) leave in one writev.
         if (!corked) { corked = true; socket.cork(); process.nextTick(uncork); }
         socket.write(encodeRequest(id, code, outputLength, input));
