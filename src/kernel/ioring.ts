@@ -408,18 +408,30 @@ export class IoRingEngine {
     this.res.status = st !== 0 ? st : NtStatus.STATUS_NOT_FOUND;
   }
 
+  /**
+   * The checks both registration dispatchers start with: no CommonOpFlags or Flags.Required
+   * (0xC0460001 otherwise), Count <= 0x10000, and the user array [Handles|Buffers, Count x elem)
+   * inside user space. Sets res.status and returns false when the SQE is refused.
+   */
+  private checkRegisterSqe(flags: number, elemSize: number): boolean {
+    const dv = this.sqeDv;
+    if (flags !== 0 || dv.getUint32(SqeOff.OpFlags, true) !== 0) { this.res.status = NtStatus.STATUS_IORING_REQUIRED_FLAGS_NOT_SUPPORTED; return false; }
+    const count = dv.getUint32(SqeOff.RegCount, true);
+    if (count > 0x10000) { this.res.status = NtStatus.STATUS_INVALID_PARAMETER; return false; }
+    if (count !== 0 && !isUserRange(dv.getUint32(SqeOff.RegArray + 4, true), dv.getUint32(SqeOff.RegArray, true), count * elemSize)) { this.res.status = NtStatus.STATUS_ACCESS_VIOLATION; return false; }
+    return true;
+  }
+
   /** IopIoRingDispatchRegisterFiles: an 'IrRF' paged-pool array of referenced FILE_OBJECT pointers. */
   private registerFiles(p: EmulatedProcess, ring: IoRingObject, view: MemoryView, flags: number): void {
     const dv = this.sqeDv;
     const k = this.k;
     const o = k.offsets.off;
     const m = k.memory;
-    if (flags !== 0 || dv.getUint32(SqeOff.OpFlags, true) !== 0) { this.res.status = NtStatus.STATUS_IORING_REQUIRED_FLAGS_NOT_SUPPORTED; return; }
+    if (!this.checkRegisterSqe(flags, 8)) return;
     const count = dv.getUint32(SqeOff.RegCount, true);
     const arrLo = dv.getUint32(SqeOff.RegArray, true);
     const arrHi = dv.getUint32(SqeOff.RegArray + 4, true);
-    if (count > 0x10000) { this.res.status = NtStatus.STATUS_INVALID_PARAMETER; return; }
-    if (count !== 0 && !isUserRange(arrHi, arrLo, count * 8)) { this.res.status = NtStatus.STATUS_ACCESS_VIOLATION; return; }
     const files: FileObject[] = [];
     for (let i = 0; i < count; i++) {
       const hv = view.readU64Parts(addHi(arrHi, arrLo, i * 8), addLo(arrLo, i * 8));
@@ -476,12 +488,10 @@ export class IoRingEngine {
     const k = this.k;
     const o = k.offsets.off;
     const m = k.memory;
-    if (flags !== 0 || dv.getUint32(SqeOff.OpFlags, true) !== 0) { this.res.status = NtStatus.STATUS_IORING_REQUIRED_FLAGS_NOT_SUPPORTED; return; }
+    if (!this.checkRegisterSqe(flags, BUFFER_INFO_SIZE)) return;
     const count = dv.getUint32(SqeOff.RegCount, true);
     const arrLo = dv.getUint32(SqeOff.RegArray, true);
     const arrHi = dv.getUint32(SqeOff.RegArray + 4, true);
-    if (count > 0x10000) { this.res.status = NtStatus.STATUS_INVALID_PARAMETER; return; }
-    if (count !== 0 && !isUserRange(arrHi, arrLo, count * BUFFER_INFO_SIZE)) { this.res.status = NtStatus.STATUS_ACCESS_VIOLATION; return; }
     const infos: number[] = [];
     for (let i = 0; i < count; i++) {
       const eo = i * BUFFER_INFO_SIZE;
