@@ -8,9 +8,10 @@ export const MM_HIGHEST_USER_ADDRESS = 0x00007ffffffeffffn;
 export const MM_USER_PROBE_ADDRESS = 0x00007fffffff0000n;
 export const MM_SYSTEM_RANGE_START = 0xffff800000000000n;
 
-const HIGHEST_USER_HI = 0x7fff;
-const HIGHEST_USER_LO = 0xfffeffff;
-const SYSTEM_START_HI = 0xffff8000;
+/** The same boundaries as 32-bit halves, for hot paths that compare (hi, lo) without BigInt. */
+export const HIGHEST_USER_HI = 0x7fff;
+export const HIGHEST_USER_LO = 0xfffeffff;
+export const SYSTEM_START_HI = 0xffff8000;
 
 export const AddressClass = {
   /** Exactly zero. */

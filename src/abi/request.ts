@@ -47,7 +47,11 @@ export class InterceptRequestView {
     if (bytes.byteLength < HDR) {
       throw new Win11MonError('WIN11MON_ERR_TRUNCATED', `${S} needs at least ${HDR} bytes, got ${bytes.byteLength}`, { struct: S, field: 'Size', offset: 0, expected: HDR, actual: bytes.byteLength });
     }
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Reuse the DataView when the caller reuses its buffer (the hook does): nothing allocated per request.
+    const prev = this.dv;
+    const dv = prev.buffer === bytes.buffer && prev.byteOffset === bytes.byteOffset && prev.byteLength === bytes.byteLength
+      ? prev
+      : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const size = dv.getUint32(0, true);
     const version = dv.getUint32(4, true);
     const count = dv.getUint32(0x18, true);

@@ -5,13 +5,20 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
   Ioctl, NtStatus, IoRingOp, IoRingVersion, FILE_READ_ACCESS, FILE_WRITE_ACCESS, InterceptAction, InterceptReason,
-  decodeInterceptResponse, encodeInterceptRequest, serializeSqeArray, encodeNativeSqe, encodePolicyBinaryForTest,
-} from './test-support.js';
+  decodeInterceptResponse, encodeInterceptRequest, serializeSqeArray,
+} from '../abi/index.js';
+import { encodeNativeSqe } from '../abi/decode.js';
+import { decodePolicyBinary, encodePolicyBinary, type PolicyEngine } from '../engine/index.js';
 import { EmulatedKernel, CreateIoRing, CloseIoRing, runIoRingExploit } from '../kernel/index.js';
 import { MonitorDriver } from './driver.js';
 import { decodeScanOutput, encodeClientEvent } from './payloads.js';
 import { decodeSnapshot } from './telemetry/index.js';
 import type { DeviceCaller } from './device.js';
+
+/** The engine's current binary policy with some switches changed. */
+function encodePolicyBinaryForTest(engine: PolicyEngine, patch: Record<string, unknown>): Uint8Array {
+  return encodePolicyBinary({ ...decodePolicyBinary(engine.getPolicyBinary()), ...patch } as Parameters<typeof encodePolicyBinary>[0]);
+}
 
 const ADMIN: DeviceCaller = { access: FILE_READ_ACCESS | FILE_WRITE_ACCESS, pid: 0, uid: 0, endpoint: 'admin' };
 const READER: DeviceCaller = { access: FILE_READ_ACCESS, pid: 0, uid: 65534, endpoint: 'device' };

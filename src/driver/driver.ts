@@ -284,8 +284,14 @@ export class MonitorDriver implements Device {
     map.fill(0);
     const dv = v.dv;
     // 32-bit words straight off the request when it is 4-aligned (it always is from win11mon's hook).
-    const aligned = (dv.byteOffset & 3) === 0;
-    const w = aligned ? new Uint32Array(dv.buffer, dv.byteOffset, dv.byteLength >>> 2) : null;
+    // The word view is cached per buffer: the hook reuses its request buffer, so this allocates once.
+    let w: Uint32Array | null = null;
+    if ((dv.byteOffset & 3) === 0) {
+      const c = this.refWords;
+      w = c !== null && c.buffer === dv.buffer && c.byteOffset === dv.byteOffset && c.byteLength >= (dv.byteLength & ~3)
+        ? c
+        : (this.refWords = new Uint32Array(dv.buffer, dv.byteOffset, dv.byteLength >>> 2));
+    }
     for (let i = 0, n = v.operationCount; i < n; i++) {
       let op: number, flags: number, lo: number, hi: number;
       if (w !== null) {
@@ -300,6 +306,7 @@ export class MonitorDriver implements Device {
   }
 
   private readonly refMap = new Uint8Array(REGBUF_SCAN_MAX_ENTRIES);
+  private refWords: Uint32Array | null = null;
 
   private quarantineRing(rec: RingRecord, obj: { hi: number; lo: number; ownerPid: number }, state: RegBufferState, flags: number): void {
     const ring = this.kernel.getIoRing(rec.pid, rec.handle);

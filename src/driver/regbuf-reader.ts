@@ -4,7 +4,7 @@
 // scan goes on, it never throws.
 import { IOP_MC_BUFFER_ENTRY, offsetOf } from '../abi/index.js';
 import type { RegBufferEntryState, RegBufferState } from '../engine/index.js';
-import type { EmulatedKernel, IoRingObject, MemoryView } from '../kernel/index.js';
+import { addHi, addLo, type EmulatedKernel, type IoRingObject, type MemoryView } from '../kernel/index.js';
 
 /** How many RegBuffers entries A2 reads per ring (the C driver's cap is similar: a bounded scan). */
 export const REGBUF_SCAN_MAX_ENTRIES = 64;
@@ -17,11 +17,6 @@ const MC = {
   Length: offsetOf(IOP_MC_BUFFER_ENTRY, 'Length'),
   AccessMode: offsetOf(IOP_MC_BUFFER_ENTRY, 'AccessMode'),
 } as const;
-
-function add(hi: number, lo: number, n: number): [number, number] {
-  const s = (lo >>> 0) + n;
-  return [((hi >>> 0) + Math.floor(s / 0x100000000)) >>> 0, s >>> 0];
-}
 
 function emptyEntry(): RegBufferEntryState {
   return { entryAddressHi: 0, entryAddressLo: 0, readable: false, type: 0, size: 0, referenceCount: 0, accessMode: 0, addressHi: 0, addressLo: 0, length: 0 };
@@ -116,7 +111,8 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
         e.readable = true; // not referenced by this submission: an empty slot, not read
         continue;
       }
-      const [hi, lo] = add(state.arrayAddressHi, state.arrayAddressLo, i * stride);
+      const hi = addHi(state.arrayAddressHi, state.arrayAddressLo, i * stride);
+      const lo = addLo(state.arrayAddressLo, i * stride);
       try {
         if (format === 'mc-entry') {
           const p = m.readU64Parts(hi, lo);

@@ -3,6 +3,7 @@
 // Boundaries are Windows 8.1+ x64 (shared/reference/ioring-abi.md section 4.1): user space
 // 0x10000 .. MmHighestUserAddress 0x7FFF`FFFEFFFF, system space from 0xFFFF8000`00000000.
 import { Win11MonError } from '../abi/errors.js';
+import { SYSTEM_START_HI, HIGHEST_USER_HI, HIGHEST_USER_LO } from '../abi/address.js';
 import { NtStatus } from '../abi/ntstatus.js';
 import { hex64, hiOf, loOf, toBigInt } from '../abi/u64.js';
 
@@ -11,9 +12,6 @@ const PAGE_SHIFT = 12;
 /** 2^20: pages per 2^32 bytes, so a page number is hi * 2^20 + (lo >>> 12) (exact below 2^53). */
 const PAGES_PER_HI = 0x100000;
 const TWO32 = 0x100000000;
-const SYSTEM_START_HI = 0xffff8000;
-const HIGHEST_USER_HI = 0x7fff;
-const HIGHEST_USER_LO = 0xfffeffff;
 
 /** One physical page. Shared sections hand the same Page to two address spaces (two VAs, one frame). */
 export class Page {
