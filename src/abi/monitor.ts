@@ -90,6 +90,11 @@ export const MsqOff = {
   BufferOffset: 0x24, Key: 0x28, Reserved1: 0x2c, UserData: 0x30, ExtSqeFlags: 0x38, ExtOpFlags: 0x3c,
   ExtCount: 0x40, ExtAdvisory: 0x44, ExtArg: 0x48, ExtMagic: 0x50, ExtVersion: 0x54,
 } as const;
+/** MsqOff as 32-bit word indexes (every field is 4-aligned), for loops over InterceptRequestView.words. */
+export const MsqWord = Object.freeze(Object.fromEntries(Object.entries(MsqOff).map(([k, v]) => [k, v >>> 2]))) as { readonly [K in keyof typeof MsqOff]: number };
+/** Word index of SQE 0 in a request, and words per MON_SERIALIZED_SQE. */
+export const MON_REQUEST_SQE_WORD = 32 >>> 2;
+export const MON_SERIALIZED_SQE_WORDS = 88 >>> 2;
 
 export const MON_INTERCEPT_REQUEST = defineStruct('MON_INTERCEPT_REQUEST', 32, INT, [
   ['Size', 0x00, 4, 'u32', 'ULONG', 'total bytes: header + SQEs (+ win11mon extension records)'],

@@ -24,8 +24,45 @@ export function writeInterceptResponse(dv: DataView, off: number, r: InterceptRe
   const ns = Math.max(0, Math.floor(r.validationTimeNs));
   dv.setUint32(off + 24, ns % 0x100000000, true);
   dv.setUint32(off + 28, Math.floor(ns / 0x100000000), true);
-  for (let k = 0; k < 16; k++) dv.setUint8(off + 32 + k, k < r.mitreTechnique.length ? r.mitreTechnique.charCodeAt(k) & 0x7f : 0);
-  if (r.mitreTechnique.length > 15) dv.setUint8(off + 47, 0);
+  const t = bytesOfTechnique(r.mitreTechnique);
+  for (let k = 0; k < 16; k++) dv.setUint8(off + 32 + k, t[k]!);
+}
+
+/** MitreTechnique as its CHAR[16]: ASCII, NUL-padded, at most 15 characters (cached: a handful of constants). */
+const techniqueBytes = new Map<string, Uint8Array>();
+function bytesOfTechnique(t: string): Uint8Array {
+  let b = techniqueBytes.get(t);
+  if (b === undefined) {
+    b = new Uint8Array(16);
+    for (let k = 0; k < 15 && k < t.length; k++) b[k] = t.charCodeAt(k) & 0x7f;
+    if (techniqueBytes.size < 256) techniqueBytes.set(t, b);
+  }
+  return b;
+}
+
+function put32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v & 0xff;
+  b[off + 1] = (v >>> 8) & 0xff;
+  b[off + 2] = (v >>> 16) & 0xff;
+  b[off + 3] = (v >>> 24) & 0xff;
+}
+
+/**
+ * writeInterceptResponse with the fields as arguments into a 48-byte array at offset 0 (the driver's hot
+ * path: no object literal, and byte stores, so a small on-heap array never needs an ArrayBuffer).
+ */
+export function writeInterceptResponseBytes(out: Uint8Array, action: number, reason: number, violatingOpIndex: number, violationFlags: number, policyVersion: number, validationTimeNs: number, mitreTechnique: string): void {
+  put32(out, 0, MON_INTERCEPT_RESPONSE_SIZE);
+  put32(out, 4, action);
+  put32(out, 8, reason);
+  put32(out, 12, violatingOpIndex >>> 0);
+  put32(out, 16, violationFlags >>> 0);
+  put32(out, 20, policyVersion >>> 0);
+  const ns = validationTimeNs > 0 ? Math.floor(validationTimeNs) : 0;
+  put32(out, 24, ns % 0x100000000);
+  put32(out, 28, Math.floor(ns / 0x100000000));
+  const t = bytesOfTechnique(mitreTechnique);
+  for (let k = 0; k < 16; k++) out[32 + k] = t[k]!;
 }
 
 export function encodeInterceptResponse(r: InterceptResponse): Uint8Array {

@@ -6,7 +6,7 @@
 import {
   IoRingOp, NT_IORING_SQE_SIZE, NT_IORING_SQ_HEADER_SIZE, IORING_BUFFER_INFO_SIZE, SqeOff as SqeOff_, serializeSqe, NtStatus, MonExtType,
   MON_INTERCEPT_REQUEST_HEADER_SIZE, MON_SERIALIZED_SQE_SIZE, MON_INTERCEPT_REQUEST_VERSION, MON_REQUEST_FLAG_EXTENSIONS, MON_EXT_HEADER_SIZE,
-  MON_INTERCEPT_MAX_OPS_PER_SUBMIT, MON_SQE_EXT_MAGIC, MON_SQE_EXT_VERSION, NT_IORING_OP_FLAG_REGISTERED_BUFFER, isWin11MonError,
+  MON_INTERCEPT_MAX_OPS_PER_SUBMIT, MsqWord, MON_SERIALIZED_SQE_WORDS, MON_SQE_EXT_MAGIC, MON_SQE_EXT_VERSION, NT_IORING_OP_FLAG_REGISTERED_BUFFER, isWin11MonError,
 } from '../abi/index.js';
 import { addHi, addLo, type MemoryView } from '../kernel/memory.js';
 
@@ -100,15 +100,30 @@ export class SubmissionQueueSerializer {
   build(mem: MemoryView, processId: number, threadId: number, handle: number, first: number, count: number): Uint8Array | number {
     if (count > MON_INTERCEPT_MAX_OPS_PER_SUBMIT) count = MON_INTERCEPT_MAX_OPS_PER_SUBMIT;
     const src = this.nativeDv;
-    // Pass 1: size (extensions only for REGISTER_*, which benign hot paths rarely submit).
-    let extBytes = 0;
-    for (let i = 0; i < count; i++) {
+    let size = HDR + count * MSQ;
+    if (this.req.byteLength < size) this.growReq(size, 0);
+    // The SQEs first (runs of NOP/READ/WRITE/FLUSH on 32-bit words; anything else through serializeSqe),
+    // noting whether a REGISTER_* entry needs an extension record: benign hot paths rarely submit one.
+    let registers = false;
+    for (let i = 0; i < count;) {
+      i += LITTLE_ENDIAN ? serializeCommonSqes(this.native32, ((first + i) * NSQE) >>> 2, this.req32, (HDR + i * MSQ) >>> 2, count - i) : 0;
+      if (i >= count) break;
       const so = (first + i) * NSQE;
       const op = src.getUint32(so + SqeOff.OpCode, true);
-      if (op === IoRingOp.REGISTER_BUFFERS || op === IoRingOp.REGISTER_FILES) extBytes += this.extLength(src, so, op, extBytes);
+      if (op === IoRingOp.REGISTER_BUFFERS || op === IoRingOp.REGISTER_FILES) registers = true;
+      serializeSqe(src, so, this.reqDv, HDR + i * MSQ);
+      i++;
     }
-    const size = HDR + count * MSQ + extBytes;
-    if (this.req.byteLength < size) this.growReq(size);
+    let extBytes = 0;
+    if (registers) {
+      for (let i = 0; i < count; i++) {
+        const so = (first + i) * NSQE;
+        const op = src.getUint32(so + SqeOff.OpCode, true);
+        if (op === IoRingOp.REGISTER_BUFFERS || op === IoRingOp.REGISTER_FILES) extBytes += this.extLength(src, so, op, extBytes);
+      }
+      if (this.req.byteLength < size + extBytes) this.growReq(size + extBytes, size);
+      size += extBytes;
+    }
     const dv = this.reqDv;
     dv.setUint32(0x00, size, true);
     dv.setUint32(0x04, MON_INTERCEPT_REQUEST_VERSION, true);
@@ -118,11 +133,6 @@ export class SubmissionQueueSerializer {
     dv.setUint32(0x14, 0, true);
     dv.setUint32(0x18, count, true);
     dv.setUint32(0x1c, extBytes > 0 ? MON_REQUEST_FLAG_EXTENSIONS : 0, true);
-    const n32 = this.native32;
-    const r32 = this.req32;
-    for (let i = 0, so = first * NSQE, d = HDR; i < count; i++, so += NSQE, d += MSQ) {
-      if (!LITTLE_ENDIAN || !serializeCommonSqe(n32, so >>> 2, r32, d >>> 2)) serializeSqe(src, so, dv, d);
-    }
     if (extBytes > 0) {
       let off = HDR + count * MSQ;
       let used = 0;
@@ -188,56 +198,86 @@ export class SubmissionQueueSerializer {
     this.native32 = new Uint32Array(this.native.buffer);
   }
 
-  private growReq(bytes: number): void {
+  /** Grows the request buffer, keeping its first `keep` bytes (SQEs already serialized). */
+  private growReq(bytes: number, keep: number): void {
+    const old = this.req;
     this.req = new Uint8Array(pow2(bytes, HDR + 16 * MSQ));
+    if (keep > 0) this.req.set(old.subarray(0, keep));
     this.reqDv = new DataView(this.req.buffer);
     this.req32 = new Uint32Array(this.req.buffer);
   }
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-// Word indexes (byte offset / 4) of the native NT_IORING_SQE and of MON_SERIALIZED_SQE fields.
-const N_OP = SqeOff.OpCode >>> 2, N_FLAGS = SqeOff.Flags >>> 2, N_UD = SqeOff.UserData >>> 2, N_COMMON = SqeOff.CommonOpFlags >>> 2;
-const N_OPFLAGS = SqeOff.OpFlags >>> 2, N_FILE = SqeOff.File >>> 2, N_BUF = SqeOff.Buffer >>> 2, N_OFF = SqeOff.Offset >>> 2;
-const N_LEN = SqeOff.Length >>> 2, N_KEY = SqeOff.Key >>> 2;
+// Opcodes, flags and word indexes as literals: the loop below runs per SQE on every submission. They are
+// checked once, here, against the ABI tables (abi/ioring.ts SqeOff, abi/monitor.ts MsqOff).
+const OP_NOP = 0, OP_READ = 1, OP_WRITE = 5, OP_FLUSH = 6, REG_FLAG = 0x2, MAGIC = 0x5145534d, EXT_VERSION = 1;
+const NATIVE_WORDS: Record<string, number> = { OpCode: 0, Flags: 1, UserData: 2, CommonOpFlags: 4, OpFlags: 5, File: 6, Buffer: 8, Offset: 10, Length: 12, Key: 13 };
+const MSQ_WORDS: Record<string, number> = {
+  OpCode: 0, Flags: 1, FileRef: 2, FileOffset: 4, BufferAddress: 6, BufferSize: 8, BufferOffset: 9, Key: 10, Reserved1: 11,
+  UserData: 12, ExtSqeFlags: 14, ExtOpFlags: 15, ExtCount: 16, ExtAdvisory: 17, ExtArg: 18, ExtMagic: 20, ExtVersion: 21,
+}; // = abi MsqWord
+if (OP_NOP !== IoRingOp.NOP || OP_READ !== IoRingOp.READ || OP_WRITE !== IoRingOp.WRITE || OP_FLUSH !== IoRingOp.FLUSH
+  || REG_FLAG !== NT_IORING_OP_FLAG_REGISTERED_BUFFER || MAGIC !== MON_SQE_EXT_MAGIC || EXT_VERSION !== MON_SQE_EXT_VERSION
+  || NSQE !== 64 || MSQ !== 88
+  || Object.entries(NATIVE_WORDS).some(([k, w]) => (SqeOff as Record<string, number>)[k] !== w * 4)
+  || Object.entries(MSQ_WORDS).some(([k, w]) => (MsqWord as Record<string, number>)[k] !== w) || MON_SERIALIZED_SQE_WORDS !== 22) {
+  throw new Error('serialize-queue: word layout literals disagree with the ABI tables');
+}
 
 /**
- * serializeSqe for NOP / READ / WRITE / FLUSH (what benign hot paths submit) on 32-bit words: the same
- * bytes as the DataView version (a property test checks it), about 5x faster. Returns false for any
- * other opcode, which then goes through serializeSqe. Both arrays are this serializer's own buffers
- * (4-aligned offsets); only used on little-endian hosts, where word order equals the wire order.
+ * serializeSqe for a run of NOP / READ / WRITE / FLUSH entries (what benign hot paths submit) on 32-bit
+ * words: the same bytes as the DataView version (a property test checks it), about 5x faster. Converts
+ * up to `max` consecutive native SQEs (word index `s`, 16 words each) into MON_SERIALIZED_SQEs (word
+ * index `d`, 22 words each) and returns how many it converted: it stops before the first other opcode,
+ * which the caller passes to serializeSqe. Every destination word is stored exactly once. Both arrays
+ * are the serializer's own buffers (4-aligned); only used on little-endian hosts (word order = wire order).
  */
-export function serializeCommonSqe(n: Uint32Array, s: number, r: Uint32Array, d: number): boolean {
-  const op = n[s + N_OP]!;
-  if (op !== IoRingOp.NOP && op !== IoRingOp.READ && op !== IoRingOp.WRITE && op !== IoRingOp.FLUSH) return false;
-  // Every one of the 22 words is stored exactly once (no fill(): a builtin call per SQE costs more).
-  const isNop = op === IoRingOp.NOP;
-  const isRw = op === IoRingOp.READ || op === IoRingOp.WRITE;
-  const common = isNop ? 0 : n[s + N_COMMON]!;
-  const reg = (common & NT_IORING_OP_FLAG_REGISTERED_BUFFER) !== 0;
-  r[d + 0] = op; // OpCode
-  r[d + 1] = common; // Flags (CommonOpFlags)
-  r[d + 2] = isNop ? 0 : n[s + N_FILE]!; // FileRef
-  r[d + 3] = isNop ? 0 : n[s + N_FILE + 1]!;
-  r[d + 4] = isRw ? n[s + N_OFF]! : 0; // FileOffset
-  r[d + 5] = isRw ? n[s + N_OFF + 1]! : 0;
-  r[d + 6] = isRw ? n[s + N_BUF]! : 0; // BufferAddress (or registered index)
-  r[d + 7] = isRw && !reg ? n[s + N_BUF + 1]! : 0;
-  r[d + 8] = isRw ? n[s + N_LEN]! : 0; // BufferSize
-  r[d + 9] = isRw && reg ? n[s + N_BUF + 1]! : 0; // BufferOffset
-  r[d + 10] = isRw ? n[s + N_KEY]! : 0; // Key
-  r[d + 11] = 0; // Reserved1
-  r[d + 12] = n[s + N_UD]!; // UserData
-  r[d + 13] = n[s + N_UD + 1]!;
-  r[d + 14] = n[s + N_FLAGS]!; // ExtSqeFlags
-  r[d + 15] = isNop ? 0 : n[s + N_OPFLAGS]!; // ExtOpFlags
-  r[d + 16] = 0; // ExtCount
-  r[d + 17] = 0; // ExtAdvisory
-  r[d + 18] = 0; // ExtArg
-  r[d + 19] = 0;
-  r[d + 20] = MON_SQE_EXT_MAGIC;
-  r[d + 21] = MON_SQE_EXT_VERSION;
-  return true;
+export function serializeCommonSqes(n: Uint32Array, s: number, r: Uint32Array, d: number, max: number): number {
+  let i = 0;
+  for (; i < max; i++, s += 16, d += 22) {
+    const op = n[s]!; // OpCode
+    if (op === OP_READ || op === OP_WRITE) {
+      const common = n[s + 4]!; // CommonOpFlags
+      const bufHi = n[s + 9]!;
+      const reg = (common & REG_FLAG) !== 0;
+      r[d] = op;
+      r[d + 1] = common; // Flags
+      r[d + 2] = n[s + 6]!; // FileRef <- File
+      r[d + 3] = n[s + 7]!;
+      r[d + 4] = n[s + 10]!; // FileOffset <- Offset
+      r[d + 5] = n[s + 11]!;
+      r[d + 6] = n[s + 8]!; // BufferAddress <- Buffer (or the registered index)
+      r[d + 7] = reg ? 0 : bufHi;
+      r[d + 8] = n[s + 12]!; // BufferSize <- Length
+      r[d + 9] = reg ? bufHi : 0; // BufferOffset <- the registered offset
+      r[d + 10] = n[s + 13]!; // Key
+      r[d + 15] = n[s + 5]!; // ExtOpFlags <- OpFlags
+    } else if (op === OP_NOP) {
+      r[d] = 0; r[d + 1] = 0; r[d + 2] = 0; r[d + 3] = 0; r[d + 4] = 0; r[d + 5] = 0;
+      r[d + 6] = 0; r[d + 7] = 0; r[d + 8] = 0; r[d + 9] = 0; r[d + 10] = 0; r[d + 15] = 0;
+    } else if (op === OP_FLUSH) {
+      r[d] = op;
+      r[d + 1] = n[s + 4]!;
+      r[d + 2] = n[s + 6]!;
+      r[d + 3] = n[s + 7]!;
+      r[d + 4] = 0; r[d + 5] = 0; r[d + 6] = 0; r[d + 7] = 0; r[d + 8] = 0; r[d + 9] = 0; r[d + 10] = 0;
+      r[d + 15] = n[s + 5]!;
+    } else {
+      break;
+    }
+    r[d + 11] = 0; // Reserved1
+    r[d + 12] = n[s + 2]!; // UserData
+    r[d + 13] = n[s + 3]!;
+    r[d + 14] = n[s + 1]!; // ExtSqeFlags <- Flags
+    r[d + 16] = 0; // ExtCount
+    r[d + 17] = 0; // ExtAdvisory
+    r[d + 18] = 0; // ExtArg
+    r[d + 19] = 0;
+    r[d + 20] = MAGIC;
+    r[d + 21] = EXT_VERSION;
+  }
+  return i;
 }
 
 function pow2(n: number, min: number): number {

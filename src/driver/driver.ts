@@ -5,8 +5,8 @@
 import {
   Ioctl, ioctlAccess, NtStatus, InterceptAction, InterceptReason, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES,
   InterceptRequestView, MON_INTERCEPT_RESPONSE_SIZE, MON_INTERCEPT_POLICY_SIZE, MON_IORING_HANDLE_INFO, MON_OFFSET_STATUS_OUTPUT,
-  MON_INTERCEPT_BLACKLIST_ADD_INPUT, IOP_MC_BUFFER_ENTRY, MON_NO_OP_INDEX, writeInterceptResponse, isWin11MonError, Win11MonError,
-  encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER,
+  MON_INTERCEPT_BLACKLIST_ADD_INPUT, IOP_MC_BUFFER_ENTRY, MON_NO_OP_INDEX, writeInterceptResponseBytes, isWin11MonError, Win11MonError,
+  encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER, MsqWord, MON_REQUEST_SQE_WORD, MON_SERIALIZED_SQE_WORDS,
 } from '../abi/index.js';
 import { PolicyEngine, Decision, CheckMode, REASON_TECHNIQUES, explainDecision, type RegBufferState, type SubmissionContext, type ViolationSink, type CheckId } from '../engine/index.js';
 import { checkRegBufferState } from '../engine/checks/regbuffers.js';
@@ -63,9 +63,14 @@ class FlagSink implements ViolationSink {
   }
 }
 
+const IOCTL_VALIDATE = Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!;
+const IOCTL_POST_SUBMIT = Ioctl.IOCTL_MONITOR_INTERCEPT_POST_SUBMIT!;
+const { OpCode: W_OP, Flags: W_FLAGS, BufferAddress: W_ADDR } = MsqWord;
+/** The output of IOCTLs that return nothing: one shared zero-length array (nothing can be written into it). */
+const NO_OUTPUT = new Uint8Array(0);
 const ok = (output: Uint8Array): IoctlResult => ({ status: NtStatus.STATUS_SUCCESS, information: output.byteLength, output });
 // A failure may carry UTF-8 JSON diagnostics (what was wrong); they are truncated to the caller's buffer like any output.
-const fail = (status: number, information = 0, output: Uint8Array = new Uint8Array(0)): IoctlResult => ({ status, information: output.byteLength > 0 ? output.byteLength : information, output });
+const fail = (status: number, information = 0, output: Uint8Array = NO_OUTPUT): IoctlResult => ({ status, information: output.byteLength > 0 ? output.byteLength : information, output });
 
 export class MonitorDriver implements Device {
   readonly kernel: EmulatedKernel;
@@ -267,11 +272,10 @@ export class MonitorDriver implements Device {
     // Explanations are strings: build one only when the decision is recorded (not on the Allow hot path).
     if (explanation === '' && (d.action !== InterceptAction.Allow || this.logAllowed)) explanation = explainDecision(d, null);
     this.recordDecision(d, v.processId, v.threadId, v.ioRingHandleHi, v.ioRingHandleLo, v.operationCount, layer, explanation);
+    // A new 48-byte buffer per response (the caller owns it: the service queues it on a socket), written
+    // byte-wise: a DataView would force V8 to move the small array's storage off the heap, per call.
     const response = new Uint8Array(MON_INTERCEPT_RESPONSE_SIZE);
-    writeInterceptResponse(new DataView(response.buffer), 0, {
-      action: d.action, reason: d.reason, violatingOpIndex: d.violatingOpIndex, violationFlags: d.violationFlags,
-      policyVersion: d.policyVersion, validationTimeNs: ns, mitreTechnique: d.technique,
-    });
+    writeInterceptResponseBytes(response, d.action, d.reason, d.violatingOpIndex, d.violationFlags, d.policyVersion, ns, d.technique);
     return { status: NtStatus.STATUS_SUCCESS, response, decision: d, explanation };
   }
 
@@ -282,31 +286,16 @@ export class MonitorDriver implements Device {
   private referencedEntries(v: InterceptRequestView): Uint8Array {
     const map = this.refMap;
     map.fill(0);
-    const dv = v.dv;
-    // 32-bit words straight off the request when it is 4-aligned (it always is from win11mon's hook).
-    // The word view is cached per buffer: the hook reuses its request buffer, so this allocates once.
-    let w: Uint32Array | null = null;
-    if ((dv.byteOffset & 3) === 0) {
-      const c = this.refWords;
-      w = c !== null && c.buffer === dv.buffer && c.byteOffset === dv.byteOffset && c.byteLength >= (dv.byteLength & ~3)
-        ? c
-        : (this.refWords = new Uint32Array(dv.buffer, dv.byteOffset, dv.byteLength >>> 2));
-    }
-    for (let i = 0, n = v.operationCount; i < n; i++) {
-      let op: number, flags: number, lo: number, hi: number;
-      if (w !== null) {
-        const b = (32 + i * 88) >>> 2;
-        op = w[b]!; flags = w[b + 1]!; lo = w[b + 6]!; hi = w[b + 7]!;
-      } else {
-        op = v.opCode(i); flags = v.sqeFlags(i); lo = v.bufferAddressLo(i); hi = v.bufferAddressHi(i);
-      }
-      if ((op === IoRingOp.READ || op === IoRingOp.WRITE) && (flags & NT_IORING_OP_FLAG_REGISTERED_BUFFER) !== 0 && hi === 0 && lo < REGBUF_SCAN_MAX_ENTRIES) map[lo] = 1;
+    const w = v.words;
+    for (let i = 0, b = MON_REQUEST_SQE_WORD, n = v.operationCount; i < n; i++, b += MON_SERIALIZED_SQE_WORDS) {
+      const op = w[b + W_OP]!;
+      const lo = w[b + W_ADDR]!;
+      if ((op === IoRingOp.READ || op === IoRingOp.WRITE) && (w[b + W_FLAGS]! & NT_IORING_OP_FLAG_REGISTERED_BUFFER) !== 0 && w[b + W_ADDR + 1] === 0 && lo < REGBUF_SCAN_MAX_ENTRIES) map[lo] = 1;
     }
     return map;
   }
 
   private readonly refMap = new Uint8Array(REGBUF_SCAN_MAX_ENTRIES);
-  private refWords: Uint32Array | null = null;
 
   private quarantineRing(rec: RingRecord, obj: { hi: number; lo: number; ownerPid: number }, state: RegBufferState, flags: number): void {
     const ring = this.kernel.getIoRing(rec.pid, rec.handle);
@@ -374,6 +363,9 @@ export class MonitorDriver implements Device {
   }
 
   private dispatch(code: number, input: Uint8Array, outLen: number, caller: DeviceCaller): IoctlResult {
+    // The two IOCTLs every hooked submission makes come first (the switch compares case by case).
+    if (code === IOCTL_VALIDATE) return this.validateIoctl(input, outLen);
+    if (code === IOCTL_POST_SUBMIT) return this.postSubmit(input);
     switch (code) {
       case Ioctl.IOCTL_MONITOR_GET_VERSION: {
         const b = new Uint8Array(MON_VERSION_OUTPUT_SIZE);
@@ -416,12 +408,7 @@ export class MonitorDriver implements Device {
       case Ioctl.IOCTL_MONITOR_RINGBUF_CLEAR:
         // The journal keeps what was drained already; readers' cursors below the new head see a gap.
         this.ring.clear();
-        return ok(new Uint8Array(0));
-      case Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE: {
-        if (outLen < MON_INTERCEPT_RESPONSE_SIZE) return fail(NtStatus.STATUS_BUFFER_TOO_SMALL, MON_INTERCEPT_RESPONSE_SIZE);
-        const r = this.validate(input);
-        return r.status === NtStatus.STATUS_SUCCESS ? ok(r.response) : fail(r.status, 0, r.response);
-      }
+        return ok(NO_OUTPUT);
       case Ioctl.IOCTL_MONITOR_INTERCEPT_SET_POLICY:
         return this.setPolicy(input, caller);
       case Ioctl.IOCTL_MONITOR_INTERCEPT_GET_POLICY: {
@@ -439,7 +426,7 @@ export class MonitorDriver implements Device {
         return ok(this.engine.encodeStats(outLen));
       case Ioctl.IOCTL_MONITOR_INTERCEPT_RESET_STATS:
         this.engine.resetStats();
-        return ok(new Uint8Array(0));
+        return ok(NO_OUTPUT);
       case Ioctl.IOCTL_MONITOR_INTERCEPT_ENABLE: {
         if (input.byteLength !== 4) return fail(NtStatus.STATUS_INFO_LENGTH_MISMATCH);
         const v = new DataView(input.buffer, input.byteOffset, 4).getUint32(0, true);
@@ -447,7 +434,7 @@ export class MonitorDriver implements Device {
         const before = this.engine.policyVersion;
         const r = this.engine.setEnabled(v === 1);
         this.ring.emit('PolicyChanged', { version: r.version, previousVersion: before, hashPrefix: r.hash.slice(0, 16), source: v ? 'enable' : 'disable' }, caller.pid);
-        return ok(new Uint8Array(0));
+        return ok(NO_OUTPUT);
       }
       case Ioctl.IOCTL_MONITOR_INTERCEPT_ADD_BL: {
         if (input.byteLength !== MON_INTERCEPT_BLACKLIST_ADD_INPUT.size) return fail(NtStatus.STATUS_INFO_LENGTH_MISMATCH);
@@ -457,20 +444,15 @@ export class MonitorDriver implements Device {
         const nul = reasonBytes.indexOf(0);
         const reason = Buffer.from(nul < 0 ? reasonBytes : reasonBytes.subarray(0, nul)).toString('latin1');
         const st = this.engine.blacklistAdd({ processId: pid, processName: this.kernel.process(pid)?.imageName ?? '', reason });
-        return st === NtStatus.STATUS_SUCCESS ? ok(new Uint8Array(0)) : fail(st);
+        return st === NtStatus.STATUS_SUCCESS ? ok(NO_OUTPUT) : fail(st);
       }
       case Ioctl.IOCTL_MONITOR_INTERCEPT_REMOVE_BL: {
         if (input.byteLength !== 4) return fail(NtStatus.STATUS_INFO_LENGTH_MISMATCH);
         const st = this.engine.blacklistRemove(new DataView(input.buffer, input.byteOffset, 4).getUint32(0, true));
-        return st === NtStatus.STATUS_SUCCESS ? ok(new Uint8Array(0)) : fail(st);
+        return st === NtStatus.STATUS_SUCCESS ? ok(NO_OUTPUT) : fail(st);
       }
       case Ioctl.IOCTL_MONITOR_INTERCEPT_GET_BL:
         return ok(this.engine.encodeBlacklist());
-      case Ioctl.IOCTL_MONITOR_INTERCEPT_POST_SUBMIT: {
-        const p = decodePostSubmit(input);
-        this.ring.emit('PostSubmit', { ioRingHandle: { hi: p.handleHi, lo: p.handleLo }, operationCount: p.operationCount, status: p.status, completions: p.completions }, p.processId, p.threadId);
-        return ok(new Uint8Array(0));
-      }
       case Ioctl.IOCTL_MONITOR_HOOK_NOTIFY: {
         const h = decodeHookNotify(input);
         if (h.event === 1) {
@@ -486,18 +468,39 @@ export class MonitorDriver implements Device {
           this.hookedPids.delete(h.targetPid);
         }
         this.ring.emit(h.event === 1 ? 'HookInstalled' : 'HookRemoved', { targetPid: h.targetPid, method: h.method === 0 ? 'iat' : 'inline', address: { hi: h.addressHi, lo: h.addressLo }, symbol: 'ntdll!NtSubmitIoRing' }, h.targetPid);
-        return ok(new Uint8Array(0));
+        return ok(NO_OUTPUT);
       }
       case Ioctl.IOCTL_MONITOR_CLIENT_EVENT: {
         const c = decodeClientEvent(input);
         if (c.kind === 2) this.ring.emit('CallbackError', { status: c.status, message: c.text.slice(0, 120) }, c.processId);
         else this.ring.emit('DriverUnreachable', { status: c.status, fallbackAction: c.kind === 3 ? 'Block' : 'Allow', detail: c.text.slice(0, 100) }, c.processId);
-        return ok(new Uint8Array(0));
+        return ok(NO_OUTPUT);
       }
       default:
         return fail(NtStatus.STATUS_INVALID_DEVICE_REQUEST);
     }
   }
+
+  private validateIoctl(input: Uint8Array, outLen: number): IoctlResult {
+    if (outLen < MON_INTERCEPT_RESPONSE_SIZE) return fail(NtStatus.STATUS_BUFFER_TOO_SMALL, MON_INTERCEPT_RESPONSE_SIZE);
+    const r = this.validate(input);
+    return r.status === NtStatus.STATUS_SUCCESS ? ok(r.response) : fail(r.status, 0, r.response);
+  }
+
+  private postSubmit(input: Uint8Array): IoctlResult {
+    const p = decodePostSubmit(input);
+    const e = this.postEvent;
+    e.ioRingHandle.hi = p.handleHi;
+    e.ioRingHandle.lo = p.handleLo;
+    e.operationCount = p.operationCount;
+    e.status = p.status;
+    e.completions = p.completions;
+    this.ring.emit('PostSubmit', e, p.processId, p.threadId);
+    return ok(NO_OUTPUT);
+  }
+
+  /** The PostSubmit payload, refilled per event (emit copies it into the ring). */
+  private readonly postEvent = { ioRingHandle: { hi: 0, lo: 0 }, operationCount: 0, status: 0, completions: 0 };
 
   /** SET_POLICY: a 28-byte MON_INTERCEPT_POLICY (the C client's form) or a UTF-8 policy document (JSON or YAML). */
   private setPolicy(input: Uint8Array, caller: DeviceCaller): IoctlResult {
@@ -506,14 +509,14 @@ export class MonitorDriver implements Device {
       const r = this.engine.setPolicyBinary(input);
       if (!r.ok) return fail(r.error.status, 0, utf8(JSON.stringify(r.error.toJSON())));
       this.ring.emit('PolicyChanged', { version: r.version, previousVersion: before, hashPrefix: r.hash.slice(0, 16), source: 'binary' }, caller.pid);
-      return ok(new Uint8Array(0));
+      return ok(NO_OUTPUT);
     }
     if (input.byteLength === 0 || input.byteLength > 1024 * 1024) return fail(NtStatus.STATUS_INFO_LENGTH_MISMATCH);
     const text = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
     const r = this.engine.setPolicy(text, '<IOCTL_MONITOR_INTERCEPT_SET_POLICY>');
     if (!r.ok) return fail(NtStatus.STATUS_INVALID_PARAMETER, 0, utf8(JSON.stringify({ code: 'WIN11MON_ERR_POLICY_INVALID', issues: r.issues })));
     this.ring.emit('PolicyChanged', { version: r.version, previousVersion: before, hashPrefix: r.hash.slice(0, 16), source: 'document' }, caller.pid);
-    return ok(new Uint8Array(0));
+    return ok(NO_OUTPUT);
   }
 
   /** MON_IORING_HANDLES_OUTPUT (win11mon): u32 Size, u32 Count, u32 Reserved[2], then Count x MON_IORING_HANDLE_INFO (40 B). */

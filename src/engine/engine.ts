@@ -1,7 +1,7 @@
 // The policy engine: runs the checks in their fixed order over one submission and writes the
 // decision into a caller-owned Decision. Pure: time, process identity and the ring's RegBuffers
 // state come in through SubmissionContext; no clock, no I/O, no logging, no per-SQE allocation.
-import { InterceptAction, InterceptReason, MonExtType, MON_NO_OP_INDEX, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES, MON_INTERCEPT_REQUEST_HEADER_SIZE, MON_SERIALIZED_SQE_SIZE, MON_SQE_EXT_MAGIC, MsqOff } from '../abi/monitor.js';
+import { InterceptAction, InterceptReason, MonExtType, MON_NO_OP_INDEX, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES, MON_SQE_EXT_MAGIC, MsqWord, MON_REQUEST_SQE_WORD, MON_SERIALIZED_SQE_WORDS } from '../abi/monitor.js';
 import { IoRingOp, IORING_OP_MAX_KNOWN, NT_IORING_OP_FLAG_REGISTERED_BUFFER, NT_IORING_OP_FLAGS_VALID, NT_IORING_SQE_FLAGS_VALID } from '../abi/ioring.js';
 import { InterceptRequestView, readExtensions, type RequestExtension } from '../abi/request.js';
 import { isWin11MonError, Win11MonError } from '../abi/errors.js';
@@ -126,6 +126,10 @@ class CollectSink implements ViolationSink {
   }
 }
 
+// Word indexes into InterceptRequestView.words, as module constants for the per-SQE loop.
+const W_HDR = MON_REQUEST_SQE_WORD, W_SQE = MON_SERIALIZED_SQE_WORDS;
+const { OpCode: W_OP, Flags: W_FLAGS, ExtMagic: W_MAGIC, ExtSqeFlags: W_SQEFLAGS, BufferSize: W_SIZE, BufferAddress: W_ADDR, ExtCount: W_COUNT, BufferOffset: W_BUFOFF } = MsqWord;
+
 /**
  * The checks in their fixed order (docs/policy.md "Check order"):
  *  1 handle  2 blacklist  3 operationLimit  4 regBuffers (ring state)
@@ -164,27 +168,27 @@ function runChecks(view: InterceptRequestView, ctx: SubmissionContext, pol: Comp
     const rejectReserved = p.rejectReservedFlags;
     const reservedCommon = rejectReserved ? ~NT_IORING_OP_FLAGS_VALID : 0;
     const maxSize = p.maxBufferSize;
-    const dv = view.dv;
-    // Fields read straight from the DataView (offsets from MsqOff): one base offset per SQE, no
-    // accessor calls. Each check has an inline "obviously fine" predicate; the check module runs
-    // only when it fails, so a clean SQE costs a handful of integer compares.
-    for (let i = 0, o = MON_INTERCEPT_REQUEST_HEADER_SIZE; i < n; i++, o += MON_SERIALIZED_SQE_SIZE) {
-      const op = dv.getUint32(o, true);
-      const cf = dv.getUint32(o + MsqOff.Flags, true);
-      const ext = dv.getUint32(o + MsqOff.ExtMagic, true) === MON_SQE_EXT_MAGIC;
+    // Fields read as 32-bit words (view.words; word indexes = MsqOff / 4, W_* above runChecks): one
+    // base index per SQE, no accessor calls. Each check has an inline "obviously fine" predicate; the
+    // check module runs only when it fails, so a clean SQE costs a handful of integer compares.
+    const w = view.words;
+    for (let i = 0, b = W_HDR; i < n; i++, b += W_SQE) {
+      const op = w[b + W_OP]!;
+      const cf = w[b + W_FLAGS]!;
+      const ext = w[b + W_MAGIC] === MON_SQE_EXT_MAGIC;
       if (modeOp !== 0) {
-        const sf = ext ? dv.getUint32(o + MsqOff.ExtSqeFlags, true) : 0;
+        const sf = ext ? w[b + W_SQEFLAGS]! : 0;
         const fine = op < 32 && ((mask >>> op) & 1) === 1 && op <= IORING_OP_MAX_KNOWN && (cf & reservedCommon) === 0 && (!rejectReserved || (sf & ~NT_IORING_SQE_FLAGS_VALID) === 0);
         if (!fine && checkOpcode(op, cf, ext ? sf : -1, mask, rejectReserved, i, modeOp, sink)) return true;
       }
-      const size = dv.getUint32(o + MsqOff.BufferSize, true);
-      const hi = dv.getUint32(o + MsqOff.BufferAddress + 4, true);
-      const lo = dv.getUint32(o + MsqOff.BufferAddress, true);
+      const size = w[b + W_SIZE]!;
+      const hi = w[b + W_ADDR + 1]!;
+      const lo = w[b + W_ADDR]!;
       // hi < 0x7ffe: start and end (start + a 32-bit length) both lie below MmHighestUserAddress.
-      if (modeAddr !== 0 && hi >= 0x7ffe && checkSqeBuffer(op, cf, hi, lo, size, ext ? dv.getUint32(o + MsqOff.ExtCount, true) : -1, i, modeAddr, sink)) return true;
+      if (modeAddr !== 0 && hi >= 0x7ffe && checkSqeBuffer(op, cf, hi, lo, size, ext ? w[b + W_COUNT]! : -1, i, modeAddr, sink)) return true;
       if (modeSize !== 0 && size > maxSize && checkBufferSize(size, maxSize, hi, lo, i, modeSize, sink)) return true;
       if (modeReg !== 0 && (cf & NT_IORING_OP_FLAG_REGISTERED_BUFFER) !== 0 && (op === IoRingOp.READ || op === IoRingOp.WRITE)) {
-        if (checkRegisteredRef(lo, dv.getUint32(o + MsqOff.BufferOffset, true), size, reg!, i, modeReg, sink)) return true;
+        if (checkRegisteredRef(lo, w[b + W_BUFOFF]!, size, reg!, i, modeReg, sink)) return true;
       }
     }
   }
