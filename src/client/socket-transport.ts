@@ -34,8 +34,12 @@ interface Pending { resolve: (r: IoctlResult) => void; reject: (e: Error) => voi
  */
 export async function connectSocketTransport(socketPath: string, opts: SocketTransportOptions = {}): Promise<SocketTransport> {
   const timeoutMs = opts.timeoutMs ?? 5000;
+  // Responses are read into one reused buffer (`onread`): no stream 'data' machinery or chunk
+  // allocation per response. The decoder copies what it keeps past a read (a partial frame).
+  let onChunk: (chunk: Uint8Array) => void = () => {};
+  const readBuffer = Buffer.allocUnsafe(64 * 1024);
   const socket: Socket = await new Promise((resolve, reject) => {
-    const s = createConnection(socketPath);
+    const s = createConnection({ path: socketPath, onread: { buffer: readBuffer, callback: (n: number) => { onChunk(readBuffer.subarray(0, n)); return true; } } });
     const timer = setTimeout(() => { s.destroy(); reject(new Win11MonError('WIN11MON_ERR_TIMEOUT', `connecting to ${socketPath} timed out after ${timeoutMs} ms`, { field: 'socketPath', actual: socketPath })); }, timeoutMs);
     s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
     s.once('error', (e: NodeJS.ErrnoException) => {
@@ -84,11 +88,17 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
     p.resolve({ status: f.a, information: f.b, output: f.data.slice() });
   };
   const decoder = new FrameDecoder(onFrame);
+  // The first request of a tick is written at once (the usual case: one caller waiting); further
+  // requests in the same tick (concurrent callers) are corked and leave in one writev.
+  let sentThisTick = false;
   let corked = false;
-  const uncork = (): void => { corked = false; socket.uncork(); };
-  const onData = (chunk: Buffer): void => {
+  const endTick = (): void => {
+    sentThisTick = false;
+    if (corked) { corked = false; socket.uncork(); }
+  };
+  onChunk = (chunk: Uint8Array): void => {
     try {
-      decoder.push(chunk);
+      decoder.pushTransient(chunk);
     } catch (e) {
       failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `bad response stream: ${(e as Error).message}`, {}, { cause: e }));
       socket.destroy();
@@ -97,11 +107,10 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
   const onError = (e: Error): void => failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `connection to ${socketPath} failed: ${e.message}`, {}, { cause: e }));
   const onClose = (): void => {
     failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `connection to ${socketPath} closed`));
-    socket.off('data', onData);
+    onChunk = () => {};
     socket.off('error', onError);
     socket.off('close', onClose);
   };
-  socket.on('data', onData);
   socket.on('error', onError);
   socket.on('close', onClose);
 
@@ -117,8 +126,13 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
       return new Promise<IoctlResult>((resolve, reject) => {
         pending.set(id, { resolve, reject, deadline: performance.now() + timeoutMs, code });
         armSweeper();
-        // Requests issued in the same tick (concurrent callers) leave in one writev.
-        if (!corked) { corked = true; socket.cork(); process.nextTick(uncork); }
+        if (!sentThisTick) {
+          sentThisTick = true;
+          process.nextTick(endTick);
+        } else if (!corked) {
+          corked = true;
+          socket.cork();
+        }
         socket.write(encodeRequest(id, code, outputLength, input));
       });
     },

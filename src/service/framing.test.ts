@@ -26,6 +26,25 @@ test('any chunking of a valid stream gives the same frames (property)', () => {
   }), { numRuns: 500, seed: 1 });
 });
 
+test('pushTransient: any chunking through one reused buffer, scribbled over after each push, gives the same frames (property)', () => {
+  fc.assert(fc.property(fc.array(frameArb, { maxLength: 12 }), fc.array(fc.nat(400), { maxLength: 30 }), (frames, cuts) => {
+    const stream = Buffer.concat(frames.map((f) => encodeRequest(f.id, f.a, f.b, f.data)));
+    const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
+    const shared = new Uint8Array(stream.length + 1); // what a socket's onread buffer is
+    const out: Frame[] = [];
+    const d = new FrameDecoder((f) => out.push({ ...f, data: f.data.slice() }));
+    let prev = 0;
+    for (const p of [...points, stream.length]) {
+      shared.set(stream.subarray(prev, p));
+      d.pushTransient(shared.subarray(0, p - prev));
+      shared.fill(0xee); // the next read overwrites the buffer
+      prev = p;
+    }
+    assert.equal(d.bufferedBytes, 0);
+    assert.deepEqual(out.map((f) => [f.id, f.a, f.b, Buffer.from(f.data).toString('hex')]), frames.map((f) => [f.id, f.a, f.b, Buffer.from(f.data).toString('hex')]));
+  }), { numRuns: 500, seed: 3 });
+});
+
 test('random bytes never throw anything but typed frame errors (property)', () => {
   fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {
     const d = new FrameDecoder(() => {});

@@ -51,6 +51,11 @@ export function encodeResponse(id: number, status: number, information: number, 
 
 const enum State { Length, Body, Failed }
 
+/** Little-endian u32 at `off` (no DataView per frame). */
+function u32At(b: Uint8Array, off: number): number {
+  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
+}
+
 /**
  * Incremental frame decoder. `push` every received chunk; complete frames are handed to `onFrame`
  * in order. A frame declaring a length above `maxLength` (WIN11MON_ERR_FRAME_TOO_LARGE) or below 12
@@ -77,6 +82,27 @@ export class FrameDecoder {
     return this.buffered;
   }
 
+  /**
+   * Like push, for a chunk whose memory the caller reuses after this call (a socket's static `onread`
+   * buffer): frames handed to onFrame are views valid during the callback only, and the bytes of a
+   * partial frame left over are copied before returning.
+   */
+  pushTransient(chunk: Uint8Array): void {
+    try {
+      this.push(chunk);
+    } finally {
+      const last = this.chunks.length - 1;
+      if (last >= 0 && this.chunks[last] === chunk) {
+        if (last === 0) {
+          this.chunks[0] = chunk.slice(this.head);
+          this.head = 0;
+        } else {
+          this.chunks[last] = chunk.slice();
+        }
+      }
+    }
+  }
+
   push(chunk: Uint8Array): void {
     if (this.failure) throw this.failure;
     if (chunk.byteLength === 0) return;
@@ -86,7 +112,7 @@ export class FrameDecoder {
       if (this.state === State.Length) {
         if (this.buffered < FRAME_LENGTH_SIZE) return;
         this.take(this.lenBytes, 4);
-        const len = (this.lenBytes[0]! | (this.lenBytes[1]! << 8) | (this.lenBytes[2]! << 16) | (this.lenBytes[3]! << 24)) >>> 0;
+        const len = u32At(this.lenBytes, 0);
         if (len > this.maxLength) return this.fail(new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame declares ${len} bytes, maximum is ${this.maxLength}`, { field: 'length', offset: 0, expected: this.maxLength, actual: len }));
         if (len < FRAME_FIXED_SIZE) return this.fail(new Win11MonError('WIN11MON_ERR_FRAME_MALFORMED', `frame declares ${len} bytes, needs at least ${FRAME_FIXED_SIZE}`, { field: 'length', offset: 0, expected: FRAME_FIXED_SIZE, actual: len }));
         this.need = len;
@@ -95,8 +121,7 @@ export class FrameDecoder {
       if (this.buffered < this.need) return;
       const body = this.takeView(this.need);
       this.state = State.Length;
-      const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      this.onFrame({ id: dv.getUint32(0, true), a: dv.getUint32(4, true), b: dv.getUint32(8, true), data: body.subarray(FRAME_FIXED_SIZE) });
+      this.onFrame({ id: u32At(body, 0), a: u32At(body, 4), b: u32At(body, 8), data: body.subarray(FRAME_FIXED_SIZE) });
       if (this.buffered === 0) return;
     }
   }

@@ -122,7 +122,25 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
       const n = Math.max(0, Math.min(r.information >>> 0, r.output.byteLength, outputLength));
       // information is "bytes needed" for STATUS_BUFFER_TOO_SMALL: pass it through, send no bytes.
       const out = r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? new Uint8Array(0) : r.output.subarray(0, n);
-      socket.write(encodeResponse(id, r.status, r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? r.information : out.byteLength, out));
+      const frame = encodeResponse(id, r.status, r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? r.information : out.byteLength, out);
+      if (batching) batch.push(frame);
+      else socket.write(frame);
+    };
+    // Responses produced while one received chunk is decoded (synchronous devices answer at once)
+    // are written together after it: one write for one frame, one corked writev for several.
+    let batching = false;
+    const batch: Buffer[] = [];
+    const flushBatch = (): void => {
+      batching = false;
+      if (batch.length === 0 || socket.destroyed) { batch.length = 0; return; }
+      if (batch.length === 1) {
+        socket.write(batch[0]!);
+      } else {
+        socket.cork();
+        for (const b of batch) socket.write(b);
+        socket.uncork();
+      }
+      batch.length = 0;
     };
     const done = (): void => {
       inFlight--;
@@ -138,8 +156,9 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
         send(id, { status: NtStatus.STATUS_INVALID_PARAMETER, information: 0, output: new Uint8Array(0) }, 0);
         return;
       }
-      // The device may keep the input past this call (async): copy it out of the receive chunk.
-      const input = f.data.slice();
+      // A view into the received chunk, not a copy: Node gives every 'data' chunk its own memory and
+      // never reuses it, so an asynchronous device may keep the view until it answers.
+      const input = f.data;
       inFlight++;
       if (inFlight >= maxInFlight && !paused) { paused = true; socket.pause(); }
       let result: IoctlResult | Promise<IoctlResult>;
@@ -160,21 +179,20 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
     const decoder = new FrameDecoder(onFrame);
     socket.on('data', (chunk: Buffer) => {
       if (failed) return;
-      // Every frame in this chunk is answered synchronously by a synchronous device: cork so the
-      // responses leave in one writev instead of one syscall each.
-      socket.cork();
+      batching = true;
       try {
         decoder.push(chunk);
       } catch (e) {
         const err = toError(e);
         if (!err) throw e;
         // The stream can no longer be framed: answer with id 0 and close this connection only.
+        flushBatch(); // the answers to the frames before the bad one still go out, in order
         socket.write(encodeResponse(CONNECTION_ERROR_ID, NtStatus.STATUS_INVALID_PARAMETER, 0, new Uint8Array(0)));
         failed = true;
         socket.end();
         opts.onProtocolError?.(endpoint, err);
       } finally {
-        socket.uncork();
+        flushBatch();
       }
     });
     socket.on('error', () => { /* peer reset: nothing to answer */ });
