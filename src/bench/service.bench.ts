@@ -4,6 +4,7 @@
 // process (in production the service is its own process; sharing one event loop with the clients
 // would measure a setup nobody runs).
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -17,12 +18,72 @@ import { buildRequest, readRaw, USER_BUF } from '../engine/testing.js';
 
 const echo: Device = { ioctl: (_c, input) => ({ status: NtStatus.STATUS_SUCCESS, information: input.byteLength, output: input }) };
 
+/** Requests each client keeps in flight in the pipelined throughput rows. */
+const PIPELINE = 8;
+
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 export async function run(opts: { quick: boolean }): Promise<Array<{ name: string; value: number; unit: string }>> {
-  return [...(await transport(opts)), ...(await validate(opts))];
+  return [...(await transport(opts)), ...(await floor(opts)), ...(await validate(opts))];
+}
+
+/** A child process running one of this folder's `*.child` scripts (through tsx's loader from source). */
+function benchChild(name: string, args: string[]): ChildProcess {
+  const ts = import.meta.url.endsWith('.ts');
+  const file = fileURLToPath(new URL(`./${name}.child.${ts ? 'ts' : 'js'}`, import.meta.url));
+  return fork(file, args, { execArgv: ts ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve) => {
+    child.removeAllListeners('exit');
+    if (child.exitCode !== null) { resolve(); return; }
+    child.once('exit', () => resolve());
+    child.send('stop');
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+/**
+ * service.floor.*: one client, one message in flight, 400 bytes each way (a 4-SQE request's size),
+ * against a bare echo server in another process. The best any service over a Unix socket can do here.
+ */
+async function floor(opts: { quick: boolean }): Promise<Array<{ name: string; value: number; unit: string }>> {
+  const dir = mkdtempSync(join(tmpdir(), 'win11mon-bench-f-'));
+  const child = benchChild('echo-floor', [join(dir, 'echo.sock')]);
+  try {
+    const { path } = await new Promise<{ path: string }>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (c) => reject(new Error(`service.floor: the echo child exited with ${c}`)));
+      child.once('message', (m) => resolve(m as { path: string }));
+    });
+    const msg = Buffer.alloc(400);
+    let want = 0;
+    let got = 0;
+    let wake: () => void = () => {};
+    const readBuffer = Buffer.allocUnsafe(64 * 1024);
+    const socket = createConnection({ path, onread: { buffer: readBuffer, callback: (n: number) => { got += n; if (got >= want) wake(); return true; } } });
+    await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    const n = opts.quick ? 4000 : 40_000;
+    const lat = new Float64Array(n);
+    for (let i = -500; i < n; i++) {
+      const s = process.hrtime.bigint();
+      want += msg.byteLength;
+      await new Promise<void>((resolve) => { wake = resolve; socket.write(msg); });
+      if (i >= 0) lat[i] = Number(process.hrtime.bigint() - s) / 1000;
+    }
+    socket.destroy();
+    const sorted = Array.from(lat).sort((a, b) => a - b);
+    return [
+      { name: 'service.floor.node_echo.p50', value: pct(sorted, 0.5), unit: 'µs' },
+      { name: 'service.floor.node_echo.p99', value: pct(sorted, 0.99), unit: 'µs' },
+    ];
+  } finally {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function transport(opts: { quick: boolean }): Promise<Array<{ name: string; value: number; unit: string }>> {
@@ -60,13 +121,6 @@ async function transport(opts: { quick: boolean }): Promise<Array<{ name: string
   return out;
 }
 
-/** The service side in a child process: through tsx's loader when running from source. */
-function serviceChild(socketDir: string, dataDir: string): ChildProcess {
-  const ts = import.meta.url.endsWith('.ts');
-  const file = fileURLToPath(new URL(ts ? './validate-service.child.ts' : './validate-service.child.js', import.meta.url));
-  return fork(file, [socketDir, dataDir], { execArgv: ts ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
-
 /** A clean 4-SQE submission (raw reads into a user buffer) on the worker's ring. */
 function validateRequest(pid: number, handle: number): Uint8Array {
   return buildRequest(Array.from({ length: 4 }, (_, i) => readRaw(USER_BUF + BigInt(i * 0x1000), 0x1000)), { processId: pid, threadId: 1, ioRingHandle: BigInt(handle) });
@@ -75,7 +129,7 @@ function validateRequest(pid: number, handle: number): Uint8Array {
 /** service.validate.*: INTERCEPT_VALIDATE round trips over device.sock against the real driver. */
 async function validate(opts: { quick: boolean }): Promise<Array<{ name: string; value: number; unit: string }>> {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-bench-v-'));
-  const child = serviceChild(join(dir, 'sock'), dir);
+  const child = benchChild('validate-service', [join(dir, 'sock'), dir]);
   const ready = await new Promise<{ devicePath: string; pid: number; handle: number }>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c) => reject(new Error(`service.validate: the service child exited with ${c}`)));
@@ -120,13 +174,30 @@ async function validate(opts: { quick: boolean }): Promise<Array<{ name: string;
       );
       await Promise.all(ts.map((t) => t.close()));
     }
+    // The same clients with PIPELINE requests in flight each (the framing allows many per connection,
+    // as the asynchronous hook uses it): the service's capacity once the wake-ups are shared. Reported
+    // beside the one-in-flight figures, which are the ones the target is held to.
+    for (const clients of [1, 4, 16]) {
+      const ts: SocketTransport[] = await Promise.all(Array.from({ length: clients }, () => connectSocketTransport(ready.devicePath, { timeoutMs: 10_000 })));
+      for (const t of ts) for (let i = 0; i < 200; i++) await t.ioctl(code, req, 48);
+      const perLane = Math.ceil((opts.quick ? 8000 : 80_000) / clients / PIPELINE);
+      let done = 0;
+      let notAllowed = 0;
+      const t0 = process.hrtime.bigint();
+      await Promise.all(ts.flatMap((t) => Array.from({ length: PIPELINE }, async () => {
+        for (let i = 0; i < perLane; i++) {
+          const r = await t.ioctl(code, req, 48);
+          if (r.status !== 0 || r.output[4] !== 0) notAllowed++;
+          done++;
+        }
+      })));
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (notAllowed > 0) throw new Error(`service.validate: ${notAllowed} of ${done} pipelined answers were not Allow/STATUS_SUCCESS`);
+      out.push({ name: `service.validate.pipelined${PIPELINE}.throughput.c${clients}`, value: done / secs, unit: 'validations/s' });
+      await Promise.all(ts.map((t) => t.close()));
+    }
   } finally {
-    await new Promise<void>((resolve) => {
-      child.removeAllListeners('exit');
-      child.once('exit', () => resolve());
-      child.send('stop');
-      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-    });
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   }
   // The headline latency is one client's round trip (a hooked thread waits for its answer alone);
