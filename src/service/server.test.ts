@@ -13,19 +13,25 @@ import { startService } from './server.js';
 import { encodeRequest, FrameDecoder, type Frame } from './framing.js';
 import { connectSocketTransport } from '../client/socket-transport.js';
 
-/** Test device: output = input bytes XOR 0x5a, reversed, prefixed by the caller's access; async with varied delays. */
+/**
+ * Test device: output = input bytes XOR 0x5a, reversed, prefixed by the caller's access; async with
+ * varied delays. The asynchronous answers read the input only when they answer, so they also pin
+ * that the input the service hands over stays valid until then (it is a view of a received chunk).
+ */
 function transformDevice(seen: DeviceCaller[] = []): Device {
   let n = 0;
   return {
     ioctl(code, input, outputLength, caller) {
       seen.push(caller);
-      const out = new Uint8Array(input.byteLength + 1);
-      out[0] = caller.access;
-      for (let i = 0; i < input.byteLength; i++) out[1 + i] = input[input.byteLength - 1 - i]! ^ 0x5a;
-      const r = { status: code === 0x1234 ? NtStatus.STATUS_NOT_SUPPORTED : NtStatus.STATUS_SUCCESS, information: Math.min(out.byteLength, outputLength), output: out };
+      const answer = () => {
+        const out = new Uint8Array(input.byteLength + 1);
+        out[0] = caller.access;
+        for (let i = 0; i < input.byteLength; i++) out[1 + i] = input[input.byteLength - 1 - i]! ^ 0x5a;
+        return { status: code === 0x1234 ? NtStatus.STATUS_NOT_SUPPORTED : NtStatus.STATUS_SUCCESS, information: Math.min(out.byteLength, outputLength), output: out };
+      };
       const k = n++ % 3;
-      if (k === 0) return r;
-      return new Promise((res) => (k === 1 ? setImmediate : queueMicrotask)(() => res(r)));
+      if (k === 0) return answer();
+      return new Promise((res) => (k === 1 ? setImmediate : queueMicrotask)(() => res(answer())));
     },
   };
 }
