@@ -30,6 +30,7 @@ const defs: IoctlDef[] = [
   { name: 'IOCTL_MONITOR_SCAN_NOW', fn: 0x08, access: FILE_WRITE_ACCESS, summary: 'run A1 enumeration + A2 integrity now' },
   { name: 'IOCTL_MONITOR_GET_IORING_HANDLES', fn: 0x0a, access: FILE_READ_ACCESS, summary: 'A1: IoRing handles with validation status' },
   { name: 'IOCTL_MONITOR_GET_OFFSET_STATUS', fn: 0x0c, access: FILE_READ_ACCESS, summary: '5B: offset resolution status' },
+  { name: 'IOCTL_MONITOR_RINGBUF_CONFIGURE', fn: 0x10, access: FILE_WRITE_ACCESS, summary: '5A: telemetry ring size, applied at the next start' },
   { name: 'IOCTL_MONITOR_RINGBUF_SNAPSHOT', fn: 0x11, access: FILE_READ_ACCESS, summary: '5A: events from a cursor' },
   { name: 'IOCTL_MONITOR_RINGBUF_GET_STATS', fn: 0x12, access: FILE_READ_ACCESS, summary: '5A: ring statistics' },
   { name: 'IOCTL_MONITOR_RINGBUF_CLEAR', fn: 0x13, access: FILE_WRITE_ACCESS, summary: '5A: clear the ring' },

@@ -280,8 +280,19 @@ export const MON_RINGBUF_SNAPSHOT_OUTPUT = defineStruct('MON_RINGBUF_SNAPSHOT_OU
   ['LastSequence', 44, 4, 'u32', 'ULONG', 'last sequence'],
 ]);
 
+/** Telemetry ring sizing (src/telemetry/telemetry_ringbuf.h of the C driver: default 1 MiB, clamp 64 KiB..16 MiB). */
+const RINGBUF_H = 'ShaiKKO/FoxTwo_ src/telemetry/telemetry_ringbuf.h';
+export const MON_RINGBUF_DEFAULT_SIZE = 1024 * 1024;
+export const MON_RINGBUF_MIN_SIZE = 64 * 1024;
+export const MON_RINGBUF_MAX_SIZE = 16 * 1024 * 1024;
+export const MON_RINGBUF_CONFIG_INPUT = defineStruct('MON_RINGBUF_CONFIG_INPUT', 12, RINGBUF_H, [
+  ['Size', 0, 4, 'u32', 'ULONG', '12'],
+  ['BufferSizeBytes', 4, 4, 'u32', 'ULONG', '0 = the default (1 MiB); else 64 KiB..16 MiB'],
+  ['Flags', 8, 4, 'u32', 'ULONG', 'reserved, must be 0'],
+]);
+
 export const ALL_MONITOR_STRUCTS = [
   MON_SERIALIZED_SQE, MON_INTERCEPT_REQUEST, MON_INTERCEPT_RESPONSE, MON_INTERCEPT_POLICY, MON_INTERCEPT_STATS,
   MON_BLACKLIST_ENTRY, MON_INTERCEPT_BLACKLIST_ADD_INPUT, MON_RING_EVENT, MON_OFFSET_STATUS_OUTPUT,
-  MON_IORING_HANDLE_INFO, MON_REGBUF_VIOLATION_EVENT, MON_RINGBUF_STATS_OUTPUT, MON_RINGBUF_SNAPSHOT_OUTPUT,
+  MON_IORING_HANDLE_INFO, MON_REGBUF_VIOLATION_EVENT, MON_RINGBUF_STATS_OUTPUT, MON_RINGBUF_SNAPSHOT_OUTPUT, MON_RINGBUF_CONFIG_INPUT,
 ] as const;

@@ -5,14 +5,14 @@
 import {
   Ioctl, ioctlAccess, NtStatus, InterceptAction, InterceptReason, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES,
   InterceptRequestView, MON_INTERCEPT_RESPONSE_SIZE, MON_INTERCEPT_POLICY_SIZE, MON_IORING_HANDLE_INFO, MON_OFFSET_STATUS_OUTPUT,
-  MON_INTERCEPT_BLACKLIST_ADD_INPUT, IOP_MC_BUFFER_ENTRY, MON_NO_OP_INDEX, writeInterceptResponseBytes, isWin11MonError, Win11MonError,
+  MON_INTERCEPT_BLACKLIST_ADD_INPUT, MON_RINGBUF_CONFIG_INPUT, IOP_MC_BUFFER_ENTRY, MON_NO_OP_INDEX, writeInterceptResponseBytes, isWin11MonError, Win11MonError,
   encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER, MsqWord, MON_REQUEST_SQE_WORD, MON_SERIALIZED_SQE_WORDS,
 } from '../abi/index.js';
 import { PolicyEngine, Decision, CheckMode, REASON_TECHNIQUES, explainDecision, type RegBufferState, type SubmissionContext, type ViolationSink, type CheckId } from '../engine/index.js';
 import { checkRegBufferState } from '../engine/checks/regbuffers.js';
 import type { EmulatedKernel } from '../kernel/index.js';
 import type { Device, DeviceCaller, IoctlResult } from './device.js';
-import { TelemetryRing, encodeSnapshot, encodeRingStats, type DecisionLayer } from './telemetry/index.js';
+import { TelemetryRing, encodeSnapshot, encodeRingStats, ringSlotsForBytes, RING_SLOT_SIZE, type DecisionLayer } from './telemetry/index.js';
 import { readRegBufferState, neutralizeRegBuffers, REGBUF_SCAN_MAX_ENTRIES } from './regbuf-reader.js';
 import { RingRegistry, type RingRecord } from './ring-registry.js';
 import {
@@ -33,6 +33,12 @@ export interface MonitorDriverOptions {
   quarantine?: boolean;
   /** Record every Allow decision in the ring (default false: Block and LogOnly always are). */
   logAllowed?: boolean;
+  /**
+   * Called by IOCTL_MONITOR_RINGBUF_CONFIGURE with the ring size (bytes) the next start should use;
+   * the service saves it. A throw fails the IOCTL. Without it the request is only remembered in
+   * `pendingRingBytes`.
+   */
+  onRingConfigure?: (bufferSizeBytes: number) => void;
 }
 
 export interface IntegrityFinding {
@@ -86,6 +92,9 @@ export class MonitorDriver implements Device {
   private readonly logAllowed: boolean;
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** The ring size IOCTL_MONITOR_RINGBUF_CONFIGURE asked for, applied at the next start (null: none asked). */
+  pendingRingBytes: number | null = null;
+  private readonly onRingConfigure: ((bufferSizeBytes: number) => void) | undefined;
   /** Counters the CLI and tests read. */
   readonly counters = { validations: 0, scans: 0, findings: 0, quarantines: 0, bypassSuspicions: 0, ioctls: 0, ioctlFailures: 0 };
 
@@ -97,6 +106,7 @@ export class MonitorDriver implements Device {
     this.registry = new RingRegistry(this.kernel);
     this.quarantine = opts.quarantine ?? true;
     this.logAllowed = opts.logAllowed ?? false;
+    this.onRingConfigure = opts.onRingConfigure;
     // A bugcheck of the emulated kernel is the one event the driver cannot prevent after the fact: record it.
     this.unsubscribe = this.kernel.onBugcheck((b) => {
       const p = b.parameters.map((v) => ({ hi: Number((v >> 32n) & 0xffffffffn), lo: Number(v & 0xffffffffn) }));
@@ -403,6 +413,8 @@ export class MonitorDriver implements Device {
         if (outLen < 48) return fail(NtStatus.STATUS_BUFFER_TOO_SMALL, 48 + 256);
         return ok(encodeSnapshot(this.ring, cursor, outLen).bytes);
       }
+      case Ioctl.IOCTL_MONITOR_RINGBUF_CONFIGURE:
+        return this.configureRing(input, outLen);
       case Ioctl.IOCTL_MONITOR_RINGBUF_GET_STATS:
         return ok(encodeRingStats(this.ring.stats()));
       case Ioctl.IOCTL_MONITOR_RINGBUF_CLEAR:
@@ -501,6 +513,29 @@ export class MonitorDriver implements Device {
 
   /** The PostSubmit payload, refilled per event (emit copies it into the ring). */
   private readonly postEvent = { ioRingHandle: { hi: 0, lo: 0 }, operationCount: 0, status: 0, completions: 0 };
+
+  /**
+   * RINGBUF_CONFIGURE: MON_RINGBUF_CONFIG_INPUT (12 bytes). The size applies at the next start, as in
+   * the C driver. win11mon: an output buffer of 4 bytes receives the size that will apply (rounded
+   * down to a power-of-two number of 256-byte slots).
+   */
+  private configureRing(input: Uint8Array, outLen: number): IoctlResult {
+    if (input.byteLength !== MON_RINGBUF_CONFIG_INPUT.size) return fail(NtStatus.STATUS_INFO_LENGTH_MISMATCH);
+    const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
+    const size = dv.getUint32(0, true);
+    const bytes = dv.getUint32(4, true);
+    const flags = dv.getUint32(8, true);
+    if (size !== MON_RINGBUF_CONFIG_INPUT.size) {
+      throw new Win11MonError('WIN11MON_ERR_SIZE_MISMATCH', `MON_RINGBUF_CONFIG_INPUT.Size is ${size}, expected ${MON_RINGBUF_CONFIG_INPUT.size}`, { struct: 'MON_RINGBUF_CONFIG_INPUT', field: 'Size', offset: 0, expected: MON_RINGBUF_CONFIG_INPUT.size, actual: size });
+    }
+    if (flags !== 0) {
+      throw new Win11MonError('WIN11MON_ERR_RESERVED_NONZERO', `MON_RINGBUF_CONFIG_INPUT.Flags is 0x${flags.toString(16)}; it is reserved and must be 0`, { struct: 'MON_RINGBUF_CONFIG_INPUT', field: 'Flags', offset: 8, expected: 0, actual: flags });
+    }
+    const effective = ringSlotsForBytes(bytes) * RING_SLOT_SIZE;
+    this.onRingConfigure?.(effective);
+    this.pendingRingBytes = effective;
+    return ok(outLen >= 4 ? u32(effective) : NO_OUTPUT);
+  }
 
   /** SET_POLICY: a 28-byte MON_INTERCEPT_POLICY (the C client's form) or a UTF-8 policy document (JSON or YAML). */
   private setPolicy(input: Uint8Array, caller: DeviceCaller): IoctlResult {

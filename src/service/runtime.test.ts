@@ -3,14 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Win11MonClient } from '../client/client.js';
 import { socketTransport } from '../client/transport.js';
 import { readJournal, decodeEvent } from '../driver/telemetry/index.js';
-import { Ioctl, InterceptAction } from '../abi/index.js';
+import { Ioctl, InterceptAction, Win11MonError } from '../abi/index.js';
 import { cleanRequest } from '../engine/testing.js';
 import { JournalPump, startRuntime } from './runtime.js';
 import { defaultDataDir, defaultSocketDir } from './paths.js';
@@ -126,4 +126,59 @@ test('startRuntime refuses an invalid policy with file:line issues; defaults hon
   assert.equal(defaultDataDir({ WIN11MON_DATA_DIR: '/d' }), '/d');
   assert.equal(defaultDataDir({ XDG_STATE_HOME: '/s' }), '/s/win11mon');
   assert.equal(defaultDataDir({ HOME: '/home/a' }), '/home/a/.local/state/win11mon');
+});
+
+test('IOCTL_MONITOR_RINGBUF_CONFIGURE: admin only, checked input, saved in the data directory and applied at the next start', { timeout: 30_000 }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'win11mon-ringcfg-'));
+  const sockDir = join(tmp, 's'), dataDir = join(tmp, 'd');
+  const code = Ioctl.IOCTL_MONITOR_RINGBUF_CONFIGURE!;
+  const input = (size: number, bytes: number, flags: number, len = 12): Uint8Array => {
+    const b = new Uint8Array(len);
+    const dv = new DataView(b.buffer);
+    if (len >= 12) { dv.setUint32(0, size, true); dv.setUint32(4, bytes, true); dv.setUint32(8, flags, true); }
+    return b;
+  };
+  try {
+    let rt = await startRuntime({ socketDir: sockDir, dataDir, scanIntervalMs: 0 });
+    assert.equal(rt.driver.ring.slotCount, 4096); // the default: 1 MiB of 256-byte slots
+    const admin = await socketTransport(sockDir, { admin: true });
+    const device = await socketTransport(sockDir);
+    try {
+      assert.equal((await device.ioctl(code, input(12, 256 * 1024, 0), 4)).status >>> 0, 0xc0000022, 'device.sock is read-only');
+      assert.equal((await admin.ioctl(code, input(12, 256 * 1024, 0, 8), 4)).status >>> 0, 0xc0000004, 'short input: STATUS_INFO_LENGTH_MISMATCH');
+      assert.equal((await admin.ioctl(code, input(16, 256 * 1024, 0), 4)).status >>> 0, 0xc0000004, 'Size field not 12');
+      assert.equal((await admin.ioctl(code, input(12, 256 * 1024, 1), 4)).status >>> 0, 0xc000000d, 'reserved Flags');
+      const small = await admin.ioctl(code, input(12, 1000, 0), 4096);
+      assert.equal(small.status >>> 0, 0xc000000d, 'below 64 KiB');
+      assert.match(Buffer.from(small.output).toString(), /WIN11MON_ERR_RING_CONFIG_INVALID.*BufferSizeBytes/);
+      assert.equal((await admin.ioctl(code, input(12, 17 * 1024 * 1024, 0), 4)).status >>> 0, 0xc000000d, 'above 16 MiB');
+      assert.equal(rt.driver.pendingRingBytes, null, 'refused requests change nothing');
+      // 300,000 bytes: rounded down to 1024 slots (262,144 bytes), reported in the 4-byte output.
+      const okr = await admin.ioctl(code, input(12, 300_000, 0), 4);
+      assert.equal(okr.status, 0);
+      assert.equal(new DataView(okr.output.buffer, okr.output.byteOffset, 4).getUint32(0, true), 262_144);
+      assert.equal(rt.driver.ring.slotCount, 4096, 'the running ring keeps its size');
+      assert.equal(rt.driver.pendingRingBytes, 262_144);
+    } finally {
+      await admin.close();
+      await device.close();
+      await rt.close();
+    }
+    assert.deepEqual(JSON.parse(readFileSync(join(dataDir, 'ringbuf.json'), 'utf8')), { bufferSizeBytes: 262_144 });
+    rt = await startRuntime({ socketDir: sockDir, dataDir, scanIntervalMs: 0 });
+    try {
+      assert.equal(rt.driver.ring.slotCount, 1024);
+      const stats = rt.driver.ioctl(Ioctl.IOCTL_MONITOR_RINGBUF_GET_STATS!, new Uint8Array(0), 56, { access: 1, pid: 0, uid: -1, endpoint: 'in-process' });
+      assert.equal(new DataView(stats.output.buffer, stats.output.byteOffset, 56).getUint32(4, true), 262_144, 'MON_RINGBUF_STATS_OUTPUT.BufferSizeBytes');
+    } finally {
+      await rt.close();
+    }
+    // A damaged file stops the start with an error naming it, never a silent default.
+    writeFileSync(join(dataDir, 'ringbuf.json'), '{"bufferSizeBytes": "big"}');
+    await assert.rejects(startRuntime({ socketDir: sockDir, dataDir, scanIntervalMs: 0 }), (e: unknown) => e instanceof Win11MonError && e.code === 'WIN11MON_ERR_RING_CONFIG_INVALID' && e.message.includes('ringbuf.json'));
+    writeFileSync(join(dataDir, 'ringbuf.json'), '{"bufferSizeBytes": 4096}');
+    await assert.rejects(startRuntime({ socketDir: sockDir, dataDir, scanIntervalMs: 0 }), (e: unknown) => e instanceof Win11MonError && e.code === 'WIN11MON_ERR_RING_CONFIG_INVALID' && /outside/.test(e.message));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

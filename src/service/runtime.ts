@@ -7,7 +7,7 @@ import { EmulatedKernel } from '../kernel/kernel.js';
 import { Workload } from '../kernel/workload.js';
 import { PolicyEngine, formatPolicyIssue } from '../engine/index.js';
 import { MonitorDriver } from '../driver/driver.js';
-import { Journal, TelemetryRing, encodeEvent, filetimeFromUnixMs, type U64 } from '../driver/telemetry/index.js';
+import { Journal, TelemetryRing, encodeEvent, filetimeFromUnixMs, readRingConfig, ringSlotsForBytes, writeRingConfig, type U64 } from '../driver/telemetry/index.js';
 import { Win11MonError } from '../abi/index.js';
 import { startService, type ServiceHandle } from './server.js';
 import { journalDir } from './paths.js';
@@ -54,7 +54,7 @@ export interface RuntimeOptions {
   pumpIntervalMs?: number;
   /** A workload to run (default none). */
   workload?: WorkloadRunner | null;
-  /** The telemetry ring (default a fresh 4096-slot ring). */
+  /** The telemetry ring (default: sized by DATA_DIR/ringbuf.json, which IOCTL_MONITOR_RINGBUF_CONFIGURE writes, else 1 MiB = 4096 slots). */
   ring?: TelemetryRing;
 }
 
@@ -151,7 +151,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const filesDir = join(opts.dataDir, 'kernel-files');
   mkdirSync(filesDir, { recursive: true, mode: 0o750 });
   const kernel = new EmulatedKernel({ build, dataDir: filesDir });
-  const driver = new MonitorDriver({ kernel, engine, clockNs: engineClock, ...(opts.ring ? { ring: opts.ring } : {}) });
+  // The ring's size: the one IOCTL_MONITOR_RINGBUF_CONFIGURE saved for this data directory, or the default.
+  const configuredRingBytes = opts.ring ? null : readRingConfig(opts.dataDir);
+  const ring = opts.ring ?? new TelemetryRing({ slotCount: ringSlotsForBytes(configuredRingBytes ?? 0) });
+  const driver = new MonitorDriver({ kernel, engine, clockNs: engineClock, ring, onRingConfigure: (bytes) => writeRingConfig(opts.dataDir, bytes) });
   const jdir = journalDir(opts.dataDir);
   const journal = Journal.open({ dir: jdir });
   const pump = new JournalPump(driver.ring, journal);

@@ -78,6 +78,7 @@ async function serve(opts: ServeOptions, withWorkload: boolean, io: CliIo, setSt
     pid: process.pid, build, device: rt.service.devicePath, admin: rt.service.adminPath, journal: rt.journalDir,
     policyVersion: rt.driver.engine.policyVersion, scanIntervalMs: scan, workload: Boolean(withWorkload || opts.workload),
     recovered: rt.journal.recovery.tornTail ?? null,
+    ringBytes: rt.driver.ring.slotCount * rt.driver.ring.slotSize, ringEvents: rt.driver.ring.slotCount,
   };
   const dirFlag = opts.socketDir !== undefined ? ` --socket-dir ${socketDir}` : '';
   if (opts.json) io.out(JSON.stringify({ listening: info }) + '\n');
@@ -87,6 +88,7 @@ async function serve(opts: ServeOptions, withWorkload: boolean, io: CliIo, setSt
       `  device (read):   ${info.device}\n` +
       `  admin (write):   ${info.admin}\n` +
       `  journal:         ${info.journal}\n` +
+      `  telemetry ring:  ${info.ringEvents} events (${info.ringBytes / 1024} KiB; IOCTL_MONITOR_RINGBUF_CONFIGURE changes it from the next start)\n` +
       `  A1/A2 polling:   ${scan > 0 ? `every ${scan} ms` : 'off'}\n` +
       `  benign workload: ${info.workload ? 'running (3 emulated apps doing IoRing file I/O through the interception hook)' : 'off (--workload to enable)'}\n` +
       (info.recovered ? `  journal tail repaired: ${JSON.stringify(info.recovered)}\n` : '') +

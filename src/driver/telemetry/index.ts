@@ -3,3 +3,4 @@ export * from './events.js';
 export * from './ring.js';
 export * from './snapshot.js';
 export * from './journal.js';
+export * from './ring-config.js';
