@@ -23,4 +23,6 @@ process.on('message', async (m: string) => {
   driver.close();
   process.send!({ type: 'stopped', validations: driver.counters.validations }, () => process.disconnect());
 });
+// A bench killed before it could say stop must not leave this service running.
+process.on('disconnect', () => process.exit(0));
 process.send!({ type: 'ready', devicePath: svc.devicePath, pid: p.pid, handle: ring!.handle });
