@@ -28,7 +28,6 @@ export const MON_INTERCEPT_REQUEST_MAX_SIZE = HDR + MON_INTERCEPT_MAX_OPS_PER_SU
  * long-lived validator allocates nothing per request.
  */
 export class InterceptRequestView {
-  dv: DataView = new DataView(new ArrayBuffer(HDR));
   /** Byte length the request occupies (its Size field, checked against the bytes given). */
   size = 0;
   processId = 0;
@@ -46,24 +45,45 @@ export class InterceptRequestView {
    */
   words: Uint32Array = new Uint32Array(HDR >>> 2);
   private copy: Uint32Array | null = null;
+  private src: Uint8Array = new Uint8Array(HDR);
+  private view: DataView | null = null;
+
+  /**
+   * A DataView over the request's bytes, made on first use (the hot path reads `words`; extension
+   * records and the accessors below read here). Kept while the caller reuses its buffer.
+   */
+  get dv(): DataView {
+    let d = this.view;
+    if (d === null) {
+      const b = this.src;
+      d = this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    return d;
+  }
 
   /**
    * Points the view at `bytes` and checks the header; throws Win11MonError (code and NTSTATUS
    * name the field) for truncation, lying Size fields, bad Version, reserved flags, overflowing counts.
+   * Nothing is allocated when the caller reuses its buffer (the hook does); a new buffer costs one
+   * Uint32Array view when aligned (the service's frames are), else a DataView and a word copy.
    */
   reset(bytes: Uint8Array): this {
     if (bytes.byteLength < HDR) {
       throw new Win11MonError('WIN11MON_ERR_TRUNCATED', `${S} needs at least ${HDR} bytes, got ${bytes.byteLength}`, { struct: S, field: 'Size', offset: 0, expected: HDR, actual: bytes.byteLength });
     }
-    // Reuse the DataView when the caller reuses its buffer (the hook does): nothing allocated per request.
-    const prev = this.dv;
-    const dv = prev.buffer === bytes.buffer && prev.byteOffset === bytes.byteOffset && prev.byteLength === bytes.byteLength
-      ? prev
-      : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const size = dv.getUint32(0, true);
-    const version = dv.getUint32(4, true);
-    const count = dv.getUint32(0x18, true);
-    const flags = dv.getUint32(0x1c, true);
+    const same = this.src.buffer === bytes.buffer && this.src.byteOffset === bytes.byteOffset && this.src.byteLength === bytes.byteLength;
+    let w: Uint32Array | null = null;
+    let dv: DataView | null = null;
+    let size: number, version: number, count: number, flags: number, pid: number, tid: number, hLo: number, hHi: number;
+    if (LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0) {
+      const c = this.words;
+      w = same && c !== this.copy ? c : new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+      size = w[0]!; version = w[1]!; pid = w[2]!; tid = w[3]!; hLo = w[4]!; hHi = w[5]!; count = w[6]!; flags = w[7]!;
+    } else {
+      dv = same && this.view !== null ? this.view : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      size = dv.getUint32(0, true); version = dv.getUint32(4, true); pid = dv.getUint32(8, true); tid = dv.getUint32(0xc, true);
+      hLo = dv.getUint32(0x10, true); hHi = dv.getUint32(0x14, true); count = dv.getUint32(0x18, true); flags = dv.getUint32(0x1c, true);
+    }
     if (version !== MON_INTERCEPT_REQUEST_VERSION) {
       throw new Win11MonError('WIN11MON_ERR_BAD_VERSION', `${S}.Version is ${version}; win11mon speaks version ${MON_INTERCEPT_REQUEST_VERSION}`, { struct: S, field: 'Version', offset: 4, expected: 1, actual: version });
     }
@@ -82,27 +102,24 @@ export class InterceptRequestView {
     if (hasExt ? size < needed : size !== needed) {
       throw new Win11MonError('WIN11MON_ERR_SIZE_MISMATCH', `${S}.Size is ${size} but ${HDR} + OperationCount ${count} x ${SQE} = ${needed}${hasExt ? ' (plus extension records)' : ''}`, { struct: S, field: 'Size', offset: 0, expected: needed, actual: size });
     }
-    this.dv = dv;
+    if (!same) this.view = null;
+    if (dv !== null) this.view = dv;
+    this.src = bytes;
     this.size = size;
-    this.processId = dv.getUint32(8, true);
-    this.threadId = dv.getUint32(0xc, true);
-    this.ioRingHandleLo = dv.getUint32(0x10, true);
-    this.ioRingHandleHi = dv.getUint32(0x14, true);
+    this.processId = pid;
+    this.threadId = tid;
+    this.ioRingHandleLo = hLo;
+    this.ioRingHandleHi = hHi;
     this.operationCount = count;
     this.flags = flags;
     this.extOffset = hasExt && size > needed ? needed : -1;
-    this.words = this.wordsOf(bytes, dv, needed);
+    this.words = w ?? this.copyWords(dv!, needed);
     return this;
   }
 
-  /** The word view of [0, needed) (cached while the caller reuses its buffer). */
-  private wordsOf(bytes: Uint8Array, dv: DataView, needed: number): Uint32Array {
-    const w = this.words;
+  /** The decoded word copy of [0, needed) for unaligned bytes or a big-endian host. */
+  private copyWords(dv: DataView, needed: number): Uint32Array {
     const n = needed >>> 2;
-    if (LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0) {
-      if (w.buffer === bytes.buffer && w.byteOffset === bytes.byteOffset && w.length >= n && w !== this.copy) return w;
-      return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
-    }
     let c = this.copy;
     if (c === null || c.length < n) c = this.copy = new Uint32Array(Math.max(n, 64));
     for (let i = 0; i < n; i++) c[i] = dv.getUint32(i * 4, true);

@@ -111,8 +111,15 @@ export class FrameDecoder {
     for (;;) {
       if (this.state === State.Length) {
         if (this.buffered < FRAME_LENGTH_SIZE) return;
-        this.take(this.lenBytes, 4);
-        const len = u32At(this.lenBytes, 0);
+        let len: number;
+        const c = this.chunks[0]!;
+        if (c.byteLength - this.head >= FRAME_LENGTH_SIZE) {
+          len = u32At(c, this.head); // the usual case: the prefix lies in one chunk, read it in place
+          this.advance(FRAME_LENGTH_SIZE);
+        } else {
+          this.take(this.lenBytes, FRAME_LENGTH_SIZE);
+          len = u32At(this.lenBytes, 0);
+        }
         if (len > this.maxLength) return this.fail(new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame declares ${len} bytes, maximum is ${this.maxLength}`, { field: 'length', offset: 0, expected: this.maxLength, actual: len }));
         if (len < FRAME_FIXED_SIZE) return this.fail(new Win11MonError('WIN11MON_ERR_FRAME_MALFORMED', `frame declares ${len} bytes, needs at least ${FRAME_FIXED_SIZE}`, { field: 'length', offset: 0, expected: FRAME_FIXED_SIZE, actual: len }));
         this.need = len;

@@ -106,6 +106,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
   const sockets = new Set<Socket>();
   const uid = process.getuid?.() ?? -1;
 
+  const NO_BYTES = new Uint8Array(0);
   const handle = (socket: Socket, endpoint: 'device' | 'admin'): void => {
     sockets.add(socket);
     const caller: DeviceCaller = {
@@ -121,7 +122,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
       if (socket.destroyed || failed) return;
       const n = Math.max(0, Math.min(r.information >>> 0, r.output.byteLength, outputLength));
       // information is "bytes needed" for STATUS_BUFFER_TOO_SMALL: pass it through, send no bytes.
-      const out = r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? new Uint8Array(0) : r.output.subarray(0, n);
+      const out = r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? NO_BYTES : n === r.output.byteLength ? r.output : r.output.subarray(0, n);
       const frame = encodeResponse(id, r.status, r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? r.information : out.byteLength, out);
       if (batching) batch.push(frame);
       else socket.write(frame);
