@@ -1,7 +1,8 @@
 // MON_INTERCEPT_REQUEST: the validation request a hook sends (32-byte header, then OperationCount
 // MON_SERIALIZED_SQE of 88 bytes, then — win11mon only, flagged — extension records).
-// `InterceptRequestView` is the zero-allocation reader the engine uses on the hot path: one
-// DataView per buffer, accessors by SQE index, 64-bit fields as (hi, lo) halves.
+// `InterceptRequestView` is the reader the engine uses on the hot path: the request as 32-bit words
+// (nothing allocated while the caller reuses its buffer), accessors by SQE index, 64-bit fields as
+// (hi, lo) halves.
 import { Win11MonError } from './errors.js';
 import {
   MON_INTERCEPT_REQUEST_HEADER_SIZE as HDR,
