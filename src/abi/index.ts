@@ -4,6 +4,7 @@ export * from './ntstatus.js';
 export * from './errors.js';
 export * from './layout.js';
 export * from './u64.js';
+export * from './bytes.js';
 export * from './address.js';
 export * from './ioring.js';
 export * from './monitor.js';

@@ -1,6 +1,7 @@
 // MON_INTERCEPT_RESPONSE (48 bytes): the decision sent back to the hook.
 import { MON_INTERCEPT_RESPONSE_SIZE, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES, type InterceptActionName, type InterceptReasonName } from './monitor.js';
 import { Win11MonError } from './errors.js';
+import { writeU32LE } from './bytes.js';
 
 export interface InterceptResponse {
   action: number;
@@ -40,27 +41,20 @@ function bytesOfTechnique(t: string): Uint8Array {
   return b;
 }
 
-function put32(b: Uint8Array, off: number, v: number): void {
-  b[off] = v & 0xff;
-  b[off + 1] = (v >>> 8) & 0xff;
-  b[off + 2] = (v >>> 16) & 0xff;
-  b[off + 3] = (v >>> 24) & 0xff;
-}
-
 /**
  * writeInterceptResponse with the fields as arguments into a 48-byte array at offset 0 (the driver's hot
  * path: no object literal, and byte stores, so a small on-heap array never needs an ArrayBuffer).
  */
 export function writeInterceptResponseBytes(out: Uint8Array, action: number, reason: number, violatingOpIndex: number, violationFlags: number, policyVersion: number, validationTimeNs: number, mitreTechnique: string): void {
-  put32(out, 0, MON_INTERCEPT_RESPONSE_SIZE);
-  put32(out, 4, action);
-  put32(out, 8, reason);
-  put32(out, 12, violatingOpIndex >>> 0);
-  put32(out, 16, violationFlags >>> 0);
-  put32(out, 20, policyVersion >>> 0);
+  writeU32LE(out, 0, MON_INTERCEPT_RESPONSE_SIZE);
+  writeU32LE(out, 4, action);
+  writeU32LE(out, 8, reason);
+  writeU32LE(out, 12, violatingOpIndex >>> 0);
+  writeU32LE(out, 16, violationFlags >>> 0);
+  writeU32LE(out, 20, policyVersion >>> 0);
   const ns = validationTimeNs > 0 ? Math.floor(validationTimeNs) : 0;
-  put32(out, 24, ns % 0x100000000);
-  put32(out, 28, Math.floor(ns / 0x100000000));
+  writeU32LE(out, 24, ns % 0x100000000);
+  writeU32LE(out, 28, Math.floor(ns / 0x100000000));
   const t = bytesOfTechnique(mitreTechnique);
   for (let k = 0; k < 16; k++) out[32 + k] = t[k]!;
 }

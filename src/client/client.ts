@@ -2,7 +2,7 @@
 // Win11MonError WIN11MON_ERR_IOCTL_FAILED carrying the NTSTATUS (callers match on code/status).
 import {
   Ioctl, NtStatus, ntStatusName, Win11MonError, decodeInterceptResponse, decodeStruct, MON_INTERCEPT_STATS, MON_OFFSET_STATUS_OUTPUT,
-  MON_IORING_HANDLE_INFO, MON_INTERCEPT_POLICY_SIZE,
+  MON_IORING_HANDLE_INFO, MON_INTERCEPT_POLICY_SIZE, u32Bytes,
 } from '../abi/index.js';
 import { decodePolicyBinary, decodeBlacklist, type BinaryPolicy, type BlacklistEntry } from '../engine/index.js';
 import { decodeSnapshot, decodeRingStats, type DecodedSnapshot } from '../driver/telemetry/index.js';
@@ -39,7 +39,7 @@ export class Win11MonClient {
 
   /** The full policy document with its version and hash. */
   async getPolicy(): Promise<{ version: number; hash: string; policy: Record<string, unknown> }> {
-    const out = await this.call(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_POLICY!, u32(1), 64 * 1024);
+    const out = await this.call(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_POLICY!, u32Bytes(1), 64 * 1024);
     return JSON.parse(Buffer.from(out).toString('utf8'));
   }
 
@@ -49,7 +49,7 @@ export class Win11MonClient {
   }
 
   async setEnabled(enabled: boolean): Promise<void> {
-    await this.call(Ioctl.IOCTL_MONITOR_INTERCEPT_ENABLE!, u32(enabled ? 1 : 0));
+    await this.call(Ioctl.IOCTL_MONITOR_INTERCEPT_ENABLE!, u32Bytes(enabled ? 1 : 0));
   }
 
   /** MON_INTERCEPT_STATS decoded (64-bit counters as hex strings per decodeStruct), plus the raw bytes (with win11mon's extension). */
@@ -118,12 +118,6 @@ export class Win11MonClient {
   close(): Promise<void> {
     return this.transport.close();
   }
-}
-
-function u32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v, true);
-  return b;
 }
 
 function ioctlError(code: number, r: IoctlResult): Win11MonError {

@@ -5,7 +5,7 @@
 // (process.syscall) never pass through here, exactly as on Windows. Design notes: docs/interception.md.
 import {
   Ioctl, NtStatus, InterceptAction, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES, InterceptRequestView, MON_INTERCEPT_RESPONSE_SIZE,
-  FILE_READ_ACCESS, FILE_WRITE_ACCESS, hresultFromNt, isWin11MonError, hiOf, loOf, type InterceptActionName,
+  FILE_READ_ACCESS, FILE_WRITE_ACCESS, hresultFromNt, isWin11MonError, hiOf, loOf, readU32LE, type InterceptActionName,
 } from '../abi/index.js';
 import type { DeviceCaller, IoctlResult } from '../driver/device.js';
 import { encodeHookNotify, encodeClientEvent, MON_POST_SUBMIT_INPUT_SIZE } from '../driver/payloads.js';
@@ -324,7 +324,7 @@ export class InterceptHook {
         const o = r.output;
         if (o.byteLength >= MON_INTERCEPT_RESPONSE_SIZE) {
           // A failure status with a response is a request the driver refused to parse: its response says Block.
-          action = u32le(o, 4);
+          action = readU32LE(o, 4);
           if (action !== InterceptAction.Allow || this.callback !== undefined || r.status !== OK) fillVerdict(vd, o);
           else { vd.action = 'Allow'; vd.reason = 'None'; vd.technique = ''; }
           if (r.status !== OK && action === InterceptAction.Allow) action = InterceptAction.Block;
@@ -550,18 +550,14 @@ export class InterceptHook {
   }
 }
 
-function u32le(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-}
-
 /** Cold path (a block, a log, or a callback present): the response's fields into the verdict. */
 function fillVerdict(vd: DriverVerdict, o: Uint8Array): void {
-  const a = u32le(o, 4);
-  const r = u32le(o, 8);
+  const a = readU32LE(o, 4);
+  const r = readU32LE(o, 8);
   vd.action = INTERCEPT_ACTION_NAMES[a] ?? 'Block';
   vd.reason = INTERCEPT_REASON_NAMES[r] ?? `Unknown(${r})`;
-  vd.violatingOpIndex = u32le(o, 12);
-  vd.violationFlags = u32le(o, 16);
+  vd.violatingOpIndex = readU32LE(o, 12);
+  vd.violationFlags = readU32LE(o, 16);
   let t = '';
   for (let k = 32; k < 48 && o[k] !== 0; k++) t += String.fromCharCode(o[k]!);
   vd.technique = t;

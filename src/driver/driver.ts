@@ -6,7 +6,7 @@ import {
   Ioctl, ioctlAccess, NtStatus, InterceptAction, InterceptReason, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES,
   InterceptRequestView, MON_INTERCEPT_RESPONSE_SIZE, MON_INTERCEPT_POLICY_SIZE, MON_IORING_HANDLE_INFO, MON_OFFSET_STATUS_OUTPUT,
   MON_INTERCEPT_BLACKLIST_ADD_INPUT, MON_RINGBUF_CONFIG_INPUT, IOP_MC_BUFFER_ENTRY, MON_NO_OP_INDEX, writeInterceptResponseBytes, isWin11MonError, Win11MonError,
-  encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER, MsqWord, MON_REQUEST_SQE_WORD, MON_SERIALIZED_SQE_WORDS,
+  encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER, MsqWord, MON_REQUEST_SQE_WORD, MON_SERIALIZED_SQE_WORDS, u32Bytes,
 } from '../abi/index.js';
 import { PolicyEngine, Decision, CheckMode, REASON_TECHNIQUES, explainDecision, type RegBufferState, type SubmissionContext, type ViolationSink, type CheckId } from '../engine/index.js';
 import { checkRegBufferState } from '../engine/checks/regbuffers.js';
@@ -387,7 +387,7 @@ export class MonitorDriver implements Device {
         return ok(b);
       }
       case Ioctl.IOCTL_MONITOR_GET_CAPABILITIES:
-        return ok(u32(WIN11MON_CAPS));
+        return ok(u32Bytes(WIN11MON_CAPS));
       case Ioctl.IOCTL_MONITOR_SCAN_NOW: {
         const s = this.scanNow();
         return ok(encodeScanOutput(s.ringsScanned, s.newRings, s.findings.length));
@@ -534,7 +534,7 @@ export class MonitorDriver implements Device {
     const effective = ringSlotsForBytes(bytes) * RING_SLOT_SIZE;
     this.onRingConfigure?.(effective);
     this.pendingRingBytes = effective;
-    return ok(outLen >= 4 ? u32(effective) : NO_OUTPUT);
+    return ok(outLen >= 4 ? u32Bytes(effective) : NO_OUTPUT);
   }
 
   /** SET_POLICY: a 28-byte MON_INTERCEPT_POLICY (the C client's form) or a UTF-8 policy document (JSON or YAML). */
@@ -579,12 +579,6 @@ export class MonitorDriver implements Device {
 }
 
 const EMPTY_CTX: SubmissionContext = { nowNs: 0, processId: 0, imageName: '', imagePath: '', regBuffers: null, handleKnown: true };
-
-function u32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
-  return b;
-}
 
 function utf8(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'utf8'));

@@ -5,7 +5,7 @@
 // Decoding is incremental: a list of chunks and a state machine. The declared length is checked
 // against the maximum before anything is buffered, and chunks are concatenated only when one
 // frame spans several of them (at most once per frame).
-import { Win11MonError } from '../abi/index.js';
+import { Win11MonError, readU32LE } from '../abi/index.js';
 
 /** Bytes of the length prefix. */
 export const FRAME_LENGTH_SIZE = 4;
@@ -50,11 +50,6 @@ export function encodeResponse(id: number, status: number, information: number, 
 }
 
 const enum State { Length, Body, Failed }
-
-/** Little-endian u32 at `off` (no DataView per frame). */
-function u32At(b: Uint8Array, off: number): number {
-  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
-}
 
 /**
  * Incremental frame decoder. `push` every received chunk; complete frames are handed to `onFrame`
@@ -114,11 +109,11 @@ export class FrameDecoder {
         let len: number;
         const c = this.chunks[0]!;
         if (c.byteLength - this.head >= FRAME_LENGTH_SIZE) {
-          len = u32At(c, this.head); // the usual case: the prefix lies in one chunk, read it in place
+          len = readU32LE(c, this.head); // the usual case: the prefix lies in one chunk, read it in place
           this.advance(FRAME_LENGTH_SIZE);
         } else {
           this.take(this.lenBytes, FRAME_LENGTH_SIZE);
-          len = u32At(this.lenBytes, 0);
+          len = readU32LE(this.lenBytes, 0);
         }
         if (len > this.maxLength) return this.fail(new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame declares ${len} bytes, maximum is ${this.maxLength}`, { field: 'length', offset: 0, expected: this.maxLength, actual: len }));
         if (len < FRAME_FIXED_SIZE) return this.fail(new Win11MonError('WIN11MON_ERR_FRAME_MALFORMED', `frame declares ${len} bytes, needs at least ${FRAME_FIXED_SIZE}`, { field: 'length', offset: 0, expected: FRAME_FIXED_SIZE, actual: len }));
@@ -128,7 +123,7 @@ export class FrameDecoder {
       if (this.buffered < this.need) return;
       const body = this.takeView(this.need);
       this.state = State.Length;
-      this.onFrame({ id: u32At(body, 0), a: u32At(body, 4), b: u32At(body, 8), data: body.subarray(FRAME_FIXED_SIZE) });
+      this.onFrame({ id: readU32LE(body, 0), a: readU32LE(body, 4), b: readU32LE(body, 8), data: body.subarray(FRAME_FIXED_SIZE) });
       if (this.buffered === 0) return;
     }
   }
