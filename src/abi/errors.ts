@@ -27,7 +27,7 @@ export const ErrorCodes = {
   WIN11MON_ERR_INTERNAL: { status: NtStatus.STATUS_INTERNAL_ERROR, summary: 'an internal invariant failed; this is a win11mon bug' },
   WIN11MON_ERR_SOCKET_DIR_UNSAFE: { status: NtStatus.STATUS_ACCESS_DENIED, summary: 'the service socket directory is world-writable, owned by another user, or not a directory' },
   WIN11MON_ERR_SERVICE_RUNNING: { status: NtStatus.STATUS_OBJECT_NAME_COLLISION, summary: 'another win11mon service is already listening on the socket path' },
-  WIN11MON_ERR_RING_CONFIG_INVALID: { status: NtStatus.STATUS_INVALID_PARAMETER, summary: 'a telemetry ring size (IOCTL_MONITOR_RINGBUF_CONFIGURE or the data directory\'s ringbuf.json) is outside 64 KiB..16 MiB, or the file is malformed' },
+  WIN11MON_ERR_RING_CONFIG_INVALID: { status: NtStatus.STATUS_INVALID_PARAMETER, summary: 'a telemetry ring size (IOCTL_MONITOR_RINGBUF_CONFIGURE or the data directory\'s ringbuf.json) is outside 64 KiB..16 MiB, or that file is malformed or cannot be written' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

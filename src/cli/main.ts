@@ -18,6 +18,7 @@ const COMMANDS: Array<() => Promise<CommandModule>> = [
   () => import('./commands/stats.js').then((m) => m.default),
   () => import('./commands/events.js').then((m) => m.default),
   () => import('./commands/scan.js').then((m) => m.default),
+  () => import('./commands/ring.js').then((m) => m.default),
   () => import('./commands/bench.js').then((m) => m.default),
 ];
 

@@ -2,7 +2,7 @@
 // Win11MonError WIN11MON_ERR_IOCTL_FAILED carrying the NTSTATUS (callers match on code/status).
 import {
   Ioctl, NtStatus, ntStatusName, Win11MonError, decodeInterceptResponse, decodeStruct, MON_INTERCEPT_STATS, MON_OFFSET_STATUS_OUTPUT,
-  MON_IORING_HANDLE_INFO, MON_INTERCEPT_POLICY_SIZE, u32Bytes,
+  MON_IORING_HANDLE_INFO, MON_INTERCEPT_POLICY_SIZE, MON_RINGBUF_CONFIG_INPUT, u32Bytes, readU32LE, writeU32LE,
 } from '../abi/index.js';
 import { decodePolicyBinary, decodeBlacklist, type BinaryPolicy, type BlacklistEntry } from '../engine/index.js';
 import { decodeSnapshot, decodeRingStats, type DecodedSnapshot } from '../driver/telemetry/index.js';
@@ -73,6 +73,22 @@ export class Win11MonClient {
 
   async ringStats() {
     return decodeRingStats(await this.call(Ioctl.IOCTL_MONITOR_RINGBUF_GET_STATS!, new Uint8Array(0), 56));
+  }
+
+  /**
+   * IOCTL_MONITOR_RINGBUF_CONFIGURE: the telemetry ring size (bytes; 0 = the default 1 MiB) the service
+   * uses from its next start. Returns the size that will apply (rounded down to whole 256-byte slots,
+   * a power of two of them). Needs the admin endpoint; out of 64 KiB..16 MiB throws WIN11MON_ERR_IOCTL_FAILED.
+   */
+  async configureRing(bufferSizeBytes: number): Promise<number> {
+    const input = new Uint8Array(MON_RINGBUF_CONFIG_INPUT.size);
+    writeU32LE(input, 0, MON_RINGBUF_CONFIG_INPUT.size);
+    writeU32LE(input, 4, bufferSizeBytes);
+    writeU32LE(input, 8, 0);
+    // The default output length, not 4: a refusal's JSON diagnostics must fit (a success returns 4 bytes).
+    const out = await this.call(Ioctl.IOCTL_MONITOR_RINGBUF_CONFIGURE!, input);
+    if (out.byteLength < 4) throw new Win11MonError('WIN11MON_ERR_TRUNCATED', `IOCTL_MONITOR_RINGBUF_CONFIGURE returned ${out.byteLength} bytes, expected 4`, { field: 'output', expected: 4, actual: out.byteLength });
+    return readU32LE(out, 0);
   }
 
   /** A1 + A2 now. Needs the admin endpoint. */

@@ -88,7 +88,7 @@ async function serve(opts: ServeOptions, withWorkload: boolean, io: CliIo, setSt
       `  device (read):   ${info.device}\n` +
       `  admin (write):   ${info.admin}\n` +
       `  journal:         ${info.journal}\n` +
-      `  telemetry ring:  ${info.ringEvents} events (${info.ringBytes / 1024} KiB; IOCTL_MONITOR_RINGBUF_CONFIGURE changes it from the next start)\n` +
+      `  telemetry ring:  ${info.ringEvents} events (${info.ringBytes / 1024} KiB; 'win11mon ring --size BYTES' changes it from the next start)\n` +
       `  A1/A2 polling:   ${scan > 0 ? `every ${scan} ms` : 'off'}\n` +
       `  benign workload: ${info.workload ? 'running (3 emulated apps doing IoRing file I/O through the interception hook)' : 'off (--workload to enable)'}\n` +
       (info.recovered ? `  journal tail repaired: ${JSON.stringify(info.recovered)}\n` : '') +

@@ -75,9 +75,34 @@ test('stats, events, scan, policy get/set against a running service', { timeout:
   }
 });
 
+test('ring: shows the telemetry ring, --size sets the next start\'s size on admin.sock, bad sizes are refused', { timeout: 30_000 }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'win11mon-cli-ring-'));
+  const dir = join(tmp, 's');
+  const rt = await startRuntime({ socketDir: dir, dataDir: join(tmp, 'd'), scanIntervalMs: 0 });
+  try {
+    const show = await cli(['ring', '--socket-dir', dir, '--json']);
+    assert.equal(show.code, 0, show.err);
+    assert.equal(JSON.parse(show.out).bufferSizeBytes, 1024 * 1024);
+    assert.match((await cli(['ring', '--socket-dir', dir])).out, /^telemetry ring: 1,048,576 bytes \(4,096 events\)/);
+    const set = await cli(['ring', '--size', '300000', '--socket-dir', dir, '--json']);
+    assert.equal(set.code, 0, set.err);
+    assert.deepEqual(JSON.parse(set.out), { nextStartBytes: 262_144, nextStartEvents: 1024 });
+    assert.equal(rt.driver.pendingRingBytes, 262_144);
+    const word = await cli(['ring', '--size', '1M', '--socket-dir', dir]);
+    assert.equal(word.code, 2);
+    assert.match(word.err, /--size must be a whole number of bytes/);
+    const small = await cli(['ring', '--size', '1000', '--socket-dir', dir]);
+    assert.equal(small.code, 2);
+    assert.match(small.err, /WIN11MON_ERR_IOCTL_FAILED.*WIN11MON_ERR_RING_CONFIG_INVALID/s);
+  } finally {
+    await rt.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 test('commands that need the service say so when it is not running (exit 1)', async () => {
   const dir = join(tmpdir(), 'win11mon-nothing-here');
-  for (const args of [['stats'], ['events'], ['events', '--follow'], ['scan'], ['policy', 'get']]) {
+  for (const args of [['stats'], ['events'], ['events', '--follow'], ['scan'], ['ring'], ['policy', 'get']]) {
     const r = await cli([...args, '--socket-dir', dir]);
     assert.equal(r.code, 1, args.join(' '));
     assert.equal(r.err, `win11mon service not running at ${dir} (start it with \`win11mon serve\` or \`npm start\`)\n`);
@@ -88,7 +113,7 @@ test('commands that need the service say so when it is not running (exit 1)', as
 test('--help works on every subcommand (exit 0)', async () => {
   const top = await cli(['--help']);
   assert.equal(top.code, 0);
-  for (const name of ['serve', 'start', 'validate', 'decode', 'policy', 'stats', 'events', 'scan', 'offsets', 'demo', 'bench']) {
+  for (const name of ['serve', 'start', 'validate', 'decode', 'policy', 'stats', 'events', 'scan', 'ring', 'offsets', 'demo', 'bench']) {
     assert.match(top.out, new RegExp(`\\n  ${name}\\b`), `--help lists ${name}`);
     const r = await cli([name, '--help']);
     assert.equal(r.code, 0, name);

@@ -1,9 +1,9 @@
 // The telemetry ring's size: what IOCTL_MONITOR_RINGBUF_CONFIGURE asks for and what the service
 // applies at its next start. As in the C driver, a new size needs a restart (the ring's readers hold
 // cursors into the current one); the service keeps the requested size in DATA_DIR/ringbuf.json.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MON_RINGBUF_DEFAULT_SIZE, MON_RINGBUF_MAX_SIZE, MON_RINGBUF_MIN_SIZE, Win11MonError } from '../../abi/index.js';
+import { MON_RINGBUF_DEFAULT_SIZE, MON_RINGBUF_MAX_SIZE, MON_RINGBUF_MIN_SIZE, NtStatus, Win11MonError } from '../../abi/index.js';
 import { RING_SLOT_SIZE } from './events.js';
 
 /** File name of the persisted ring size under the service's data directory. */
@@ -53,6 +53,11 @@ export function writeRingConfig(dataDir: string, bytes: number): void {
   ringSlotsForBytes(bytes);
   const path = join(dataDir, RING_CONFIG_FILE);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ bufferSizeBytes: bytes }) + '\n', { mode: 0o640 });
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, JSON.stringify({ bufferSizeBytes: bytes }) + '\n', { mode: 0o640 });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new Win11MonError('WIN11MON_ERR_RING_CONFIG_INVALID', `${path}: cannot save the ring size: ${(e as Error).message}`, { field: RING_CONFIG_FILE, actual: path }, { cause: e, status: NtStatus.STATUS_UNSUCCESSFUL });
+  }
 }
