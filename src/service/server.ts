@@ -87,6 +87,9 @@ function listen(server: Server, path: string, mode: number): Promise<void> {
 
 const toError = (e: unknown): Win11MonError | undefined => (isWin11MonError(e) ? e : undefined);
 
+/** The output of answers that carry none (zero-length: nothing can be written into it). */
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * Starts the service. Rejects with WIN11MON_ERR_SOCKET_DIR_UNSAFE for an unsafe directory, and
  * WIN11MON_ERR_SERVICE_RUNNING ("another win11mon service is listening on …") when one is running.
@@ -106,7 +109,6 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
   const sockets = new Set<Socket>();
   const uid = process.getuid?.() ?? -1;
 
-  const NO_BYTES = new Uint8Array(0);
   const handle = (socket: Socket, endpoint: 'device' | 'admin'): void => {
     sockets.add(socket);
     const caller: DeviceCaller = {
@@ -150,11 +152,11 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
     const onFrame = (f: Frame): void => {
       const id = f.id, code = f.a, outputLength = f.b;
       if (ioctlAccess(code) & FILE_WRITE_ACCESS && !(caller.access & FILE_WRITE_ACCESS)) {
-        send(id, { status: NtStatus.STATUS_ACCESS_DENIED, information: 0, output: new Uint8Array(0) }, 0);
+        send(id, { status: NtStatus.STATUS_ACCESS_DENIED, information: 0, output: NO_BYTES }, 0);
         return;
       }
       if (outputLength > MAX_FRAME_DATA) {
-        send(id, { status: NtStatus.STATUS_INVALID_PARAMETER, information: 0, output: new Uint8Array(0) }, 0);
+        send(id, { status: NtStatus.STATUS_INVALID_PARAMETER, information: 0, output: NO_BYTES }, 0);
         return;
       }
       // A view into the received chunk, not a copy: Node gives every 'data' chunk its own memory and
@@ -166,12 +168,12 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
       try {
         result = opts.device.ioctl(code, input, outputLength, caller);
       } catch (e) {
-        send(id, { status: toError(e)?.status ?? NtStatus.STATUS_INTERNAL_ERROR, information: 0, output: new Uint8Array(0) }, 0);
+        send(id, { status: toError(e)?.status ?? NtStatus.STATUS_INTERNAL_ERROR, information: 0, output: NO_BYTES }, 0);
         done();
         return;
       }
       if (result instanceof Promise) {
-        result.then((r) => send(id, r, outputLength), (e: unknown) => send(id, { status: toError(e)?.status ?? NtStatus.STATUS_INTERNAL_ERROR, information: 0, output: new Uint8Array(0) }, 0)).finally(done);
+        result.then((r) => send(id, r, outputLength), (e: unknown) => send(id, { status: toError(e)?.status ?? NtStatus.STATUS_INTERNAL_ERROR, information: 0, output: NO_BYTES }, 0)).finally(done);
       } else {
         send(id, result, outputLength);
         done();
@@ -188,7 +190,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
         if (!err) throw e;
         // The stream can no longer be framed: answer with id 0 and close this connection only.
         flushBatch(); // the answers to the frames before the bad one still go out, in order
-        socket.write(encodeResponse(CONNECTION_ERROR_ID, NtStatus.STATUS_INVALID_PARAMETER, 0, new Uint8Array(0)));
+        socket.write(encodeResponse(CONNECTION_ERROR_ID, NtStatus.STATUS_INVALID_PARAMETER, 0, NO_BYTES));
         failed = true;
         socket.end();
         opts.onProtocolError?.(endpoint, err);
