@@ -60,3 +60,20 @@ test('CLI-T01 per-request timeout, late answers ignored, connection loss rejects
 test('CLI-T02 connecting to a missing socket is WIN11MON_ERR_NOT_CONNECTED', async () => {
   await assert.rejects(connectSocketTransport('/nonexistent/win11mon/device.sock'), isCode('WIN11MON_ERR_NOT_CONNECTED'));
 });
+
+test('a result\'s output is its own: later responses (read into the reused buffer) do not change it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'win11mon-tr-'));
+  const svc = await startService({ socketDir: dir, device: stallDevice([]) });
+  try {
+    const t = await connectSocketTransport(svc.devicePath);
+    const kept = [];
+    for (let i = 0; i < 20; i++) kept.push(await t.ioctl(2, new Uint8Array(48).fill(i), 48));
+    // Several in flight at once too (responses share one read).
+    kept.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => t.ioctl(2, new Uint8Array(48).fill(100 + i), 48)))));
+    kept.forEach((r, i) => assert.deepEqual([...r.output], new Array(48).fill(i < 20 ? i : 100 + i - 20), `result ${i} was overwritten`));
+    await t.close();
+  } finally {
+    await svc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

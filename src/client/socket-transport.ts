@@ -85,7 +85,8 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
     const p = pending.get(f.id);
     if (!p) return; // timed out earlier: ignore the late answer
     pending.delete(f.id);
-    p.resolve({ status: f.a, information: f.b, output: f.data.slice() });
+    // A copy: f.data views the reused read buffer (and Buffer#slice would not copy: it is subarray).
+    p.resolve({ status: f.a, information: f.b, output: new Uint8Array(f.data) });
   };
   const decoder = new FrameDecoder(onFrame);
   // The first request of a tick is written at once (the usual case: one caller waiting); further

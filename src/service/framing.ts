@@ -88,11 +88,13 @@ export class FrameDecoder {
     } finally {
       const last = this.chunks.length - 1;
       if (last >= 0 && this.chunks[last] === chunk) {
+        // Copies made with the Uint8Array constructor: the chunk is usually a Buffer, whose slice()
+        // is subarray() and would keep the caller's reused memory.
         if (last === 0) {
-          this.chunks[0] = chunk.slice(this.head);
+          this.chunks[0] = new Uint8Array(chunk.subarray(this.head));
           this.head = 0;
         } else {
-          this.chunks[last] = chunk.slice();
+          this.chunks[last] = new Uint8Array(chunk);
         }
       }
     }

@@ -402,7 +402,8 @@ export function decodeEvent(bytes: Uint8Array, off = 0, seq?: number): MonitorEv
     return { type: l.type, ...common, payload: readPayload(l, bytes, p) } as unknown as MonitorEvent;
   }
   const name = eventTypeName(h.eventType);
-  return { type: (name ?? 'Unknown') as RawEventName, eventType: h.eventType, ...common, payload: { data: bytes.slice(p, p + h.payloadSize) } };
+  // A copy through the constructor: `bytes` may be a Buffer (a journal file, a socket read), whose slice() does not copy.
+  return { type: (name ?? 'Unknown') as RawEventName, eventType: h.eventType, ...common, payload: { data: new Uint8Array(bytes.subarray(p, p + h.payloadSize)) } };
 }
 
 /** FILETIME (100 ns since 1601) of a Unix time in milliseconds, as halves, computed exactly without BigInt. */
