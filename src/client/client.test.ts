@@ -9,6 +9,7 @@ import { MonitorDriver } from '../driver/driver.js';
 import { startService } from '../service/index.js';
 import { Win11MonClient } from './client.js';
 import { inProcessTransport, socketTransport, type DeviceTransport } from './transport.js';
+import type { Device } from '../driver/device.js';
 import { IoRingVersion, IoRingOp, encodeInterceptRequest, serializeSqeArray, isWin11MonError, NtStatus } from '../abi/index.js';
 import { encodeNativeSqe } from '../abi/decode.js';
 
@@ -63,3 +64,23 @@ for (const [name, make] of [['in-process', inProcess], ['socket', overSocket]] a
     } finally { await f.done(); }
   });
 }
+
+test('client: every helper leaves room for a failure\'s diagnostics, whatever its success output size', async () => {
+  // A device that refuses every IOCTL with a long JSON diagnostic, truncated to the caller's output
+  // length as METHOD_BUFFERED does (the driver's own rule): a helper that passed the success size
+  // (16, 28, 56 bytes) would surface '{"code":"WIN11…' instead of the reason.
+  const diag = JSON.stringify({ code: 'WIN11MON_ERR_TEST', message: 'x'.repeat(600) });
+  const bytes = new Uint8Array(Buffer.from(diag, 'utf8'));
+  const device: Device = { ioctl: (_c, _i, outputLength) => ({ status: NtStatus.STATUS_INVALID_PARAMETER, information: Math.min(outputLength, bytes.byteLength), output: bytes.subarray(0, outputLength) }) };
+  const client = new Win11MonClient(inProcessTransport(device));
+  const calls: Array<[string, () => Promise<unknown>]> = [
+    ['getPolicyBinary', () => client.getPolicyBinary()], ['getPolicy', () => client.getPolicy()], ['setPolicy', () => client.setPolicy('auditMode: true\n')],
+    ['setEnabled', () => client.setEnabled(true)], ['getStats', () => client.getStats()], ['resetStats', () => client.resetStats()],
+    ['readEvents', () => client.readEvents(1)], ['ringStats', () => client.ringStats()], ['configureRing', () => client.configureRing(1 << 20)],
+    ['scanNow', () => client.scanNow()], ['ioRingHandles', () => client.ioRingHandles()], ['offsetStatus', () => client.offsetStatus()], ['blacklist', () => client.blacklist()],
+  ];
+  for (const [name, call] of calls) {
+    await assert.rejects(call(), (e: unknown) => isWin11MonError(e) && e.code === 'WIN11MON_ERR_IOCTL_FAILED' && e.message.includes(diag), `${name} must report the whole diagnostic`);
+  }
+  await client.close();
+});

@@ -12,7 +12,10 @@ import type { DeviceTransport } from './transport.js';
 
 export interface IoRingHandleInfo { processId: number; handleValue: string; objectAddress: string; accessMask: number; regBuffersCount: number; violationFlags: number }
 
-/** Output room for IOCTLs that return nothing on success, so a failure's diagnostics (JSON) fit. */
+/**
+ * Output room for IOCTLs whose success output is small (or nothing), so a failure's diagnostics (JSON)
+ * fit: METHOD_BUFFERED returns only what the output has, so a wider buffer never changes a success.
+ */
 const DIAGNOSTICS_BYTES = 4096;
 
 export class Win11MonClient {
@@ -34,7 +37,7 @@ export class Win11MonClient {
   }
 
   async getPolicyBinary(): Promise<BinaryPolicy> {
-    return decodePolicyBinary(await this.call(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_POLICY!, new Uint8Array(0), MON_INTERCEPT_POLICY_SIZE));
+    return decodePolicyBinary(await this.call(Ioctl.IOCTL_MONITOR_INTERCEPT_GET_POLICY!, new Uint8Array(0), Math.max(MON_INTERCEPT_POLICY_SIZE, DIAGNOSTICS_BYTES)));
   }
 
   /** The full policy document with its version and hash. */
@@ -72,7 +75,7 @@ export class Win11MonClient {
   }
 
   async ringStats() {
-    return decodeRingStats(await this.call(Ioctl.IOCTL_MONITOR_RINGBUF_GET_STATS!, new Uint8Array(0), 56));
+    return decodeRingStats(await this.call(Ioctl.IOCTL_MONITOR_RINGBUF_GET_STATS!, new Uint8Array(0)));
   }
 
   /**
@@ -93,7 +96,7 @@ export class Win11MonClient {
 
   /** A1 + A2 now. Needs the admin endpoint. */
   async scanNow() {
-    return decodeScanOutput(await this.call(Ioctl.IOCTL_MONITOR_SCAN_NOW!, new Uint8Array(0), 16));
+    return decodeScanOutput(await this.call(Ioctl.IOCTL_MONITOR_SCAN_NOW!, new Uint8Array(0)));
   }
 
   async ioRingHandles(): Promise<IoRingHandleInfo[]> {
@@ -112,7 +115,7 @@ export class Win11MonClient {
   }
 
   async offsetStatus() {
-    return decodeStruct(MON_OFFSET_STATUS_OUTPUT, await this.call(Ioctl.IOCTL_MONITOR_GET_OFFSET_STATUS!, new Uint8Array(0), 28));
+    return decodeStruct(MON_OFFSET_STATUS_OUTPUT, await this.call(Ioctl.IOCTL_MONITOR_GET_OFFSET_STATUS!, new Uint8Array(0)));
   }
 
   async blacklist(): Promise<BlacklistEntry[]> {
