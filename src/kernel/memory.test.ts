@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { AddressSpace, MemoryView, Section, pageNumber } from './memory.js';
 import { PoolAllocator, PoolType, poolTag, poolTagName, NONPAGED_POOL_HI, PAGED_POOL_HI } from './pool.js';
 import { isWin11MonError } from '../abi/errors.js';
@@ -103,4 +104,24 @@ test('pool: tags, POOL_HEADER, big-pool blocks, frees and their errors', () => {
   assert.equal(pool.free(a.hi, a.lo, 'McBe'), 'not-allocated');
   assert.equal(pool.free(0, 0x1000000, 'IrRB'), 'not-pool-address');
   assert.equal(pool.liveCount('IrRB'), 1);
+});
+
+test('readInto / writeFrom copy any range, short or long, in one page or across pages (property)', () => {
+  const { user, um } = spaces();
+  const first = pageNumber(0, 0x40000);
+  user.map({ firstPage: first, endPage: first + 4, tag: 't' }); // 16 KiB at 0x40000
+  const ref = new Uint8Array(4 * 0x1000);
+  fc.assert(fc.property(fc.nat(4 * 0x1000 - 1), fc.nat(3 * 0x1000), fc.nat(255), (off, want, seed) => {
+    const len = Math.min(want, ref.length - off);
+    const src = Uint8Array.from({ length: len + 8 }, (_, i) => (i * 31 + seed) & 0xff);
+    um.writeFrom(0, 0x40000 + off, src, 3, len);
+    ref.set(src.subarray(3, 3 + len), off);
+    const back = new Uint8Array(len + 6).fill(0xee);
+    um.readInto(0, 0x40000 + off, back, 5, len);
+    assert.deepEqual([...back.subarray(5, 5 + len)], [...ref.subarray(off, off + len)]);
+    assert.ok(back.subarray(0, 5).every((b) => b === 0xee) && back[5 + len] === 0xee, 'nothing written outside the destination range');
+  }), { numRuns: 300, seed: 7 });
+  const whole = new Uint8Array(ref.length);
+  um.readInto(0, 0x40000, whole, 0, ref.length);
+  assert.deepEqual([...whole], [...ref]);
 });

@@ -12,6 +12,12 @@ const PAGE_SHIFT = 12;
 /** 2^20: pages per 2^32 bytes, so a page number is hi * 2^20 + (lo >>> 12) (exact below 2^53). */
 const PAGES_PER_HI = 0x100000;
 const TWO32 = 0x100000000;
+/**
+ * Copies up to this many bytes within one page go byte by byte; longer ones use subarray + set.
+ * Measured on the 2-core bench VM: both cost ~125 ns at 64 bytes; at 4 KiB the loop takes ~7 µs
+ * and set ~0.3 µs (the hook's queue capture copies up to a page of SQEs this way).
+ */
+const SHORT_COPY = 64;
 
 /** One physical page. Shared sections hand the same Page to two address spaces (two VAs, one frame). */
 export class Page {
@@ -274,7 +280,8 @@ export class MemoryView {
     const off = l & 0xfff;
     if (off + len <= PAGE_SIZE) {
       const u8 = this.page(h, l, false).u8;
-      for (let i = 0; i < len; i++) dst[dstOff + i] = u8[off + i]!;
+      if (len <= SHORT_COPY) for (let i = 0; i < len; i++) dst[dstOff + i] = u8[off + i]!;
+      else dst.set(u8.subarray(off, off + len), dstOff);
       return;
     }
     if (!this.isAccessible(h, l, len)) this.page(...this.firstBad(h, l, len), false);
@@ -297,7 +304,8 @@ export class MemoryView {
     const off = l & 0xfff;
     if (off + len <= PAGE_SIZE) {
       const u8 = this.page(h, l, true).u8;
-      for (let i = 0; i < len; i++) u8[off + i] = src[srcOff + i]!;
+      if (len <= SHORT_COPY) for (let i = 0; i < len; i++) u8[off + i] = src[srcOff + i]!;
+      else u8.set(src.subarray(srcOff, srcOff + len), off);
       return;
     }
     if (!this.isAccessible(h, l, len)) this.page(...this.firstBad(h, l, len), true);
