@@ -6,7 +6,7 @@ import {
   Ioctl, ioctlAccess, NtStatus, InterceptAction, InterceptReason, INTERCEPT_ACTION_NAMES, INTERCEPT_REASON_NAMES,
   InterceptRequestView, MON_INTERCEPT_RESPONSE_SIZE, MON_INTERCEPT_POLICY_SIZE, MON_IORING_HANDLE_INFO, MON_OFFSET_STATUS_OUTPUT,
   MON_INTERCEPT_BLACKLIST_ADD_INPUT, MON_RINGBUF_CONFIG_INPUT, IOP_MC_BUFFER_ENTRY, MON_NO_OP_INDEX, writeInterceptResponseBytes, isWin11MonError, Win11MonError,
-  encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER, MsqWord, MON_REQUEST_SQE_WORD, MON_SERIALIZED_SQE_WORDS, u32Bytes,
+  encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER, MsqWord, MON_REQUEST_SQE_WORD, MON_SERIALIZED_SQE_WORDS, u32Bytes, readU32LE,
 } from '../abi/index.js';
 import { PolicyEngine, Decision, CheckMode, REASON_TECHNIQUES, explainDecision, type RegBufferState, type SubmissionContext, type ViolationSink, type CheckId } from '../engine/index.js';
 import { checkRegBufferState } from '../engine/checks/regbuffers.js';
@@ -16,7 +16,7 @@ import { TelemetryRing, encodeSnapshot, encodeRingStats, ringSlotsForBytes, RING
 import { readRegBufferState, neutralizeRegBuffers, REGBUF_SCAN_MAX_ENTRIES } from './regbuf-reader.js';
 import { RingRegistry, type RingRecord } from './ring-registry.js';
 import {
-  MON_VERSION_OUTPUT_SIZE, MON_IORING_HANDLES_HEADER_SIZE, WIN11MON_CAPS, decodePostSubmit, decodeHookNotify, decodeClientEvent, encodeScanOutput,
+  MON_VERSION_OUTPUT_SIZE, MON_IORING_HANDLES_HEADER_SIZE, WIN11MON_CAPS, decodePostSubmit, MON_POST_SUBMIT_INPUT_SIZE, decodeHookNotify, decodeClientEvent, encodeScanOutput,
 } from './payloads.js';
 
 export const WIN11MON_VERSION = { major: 0, minor: 1, patch: 0 } as const;
@@ -499,20 +499,16 @@ export class MonitorDriver implements Device {
     return r.status === NtStatus.STATUS_SUCCESS ? ok(r.response) : fail(r.status, 0, r.response);
   }
 
+  /** POST_SUBMIT: one per hooked submission, so it reads MON_POST_SUBMIT_INPUT in place (no DataView, no object). */
   private postSubmit(input: Uint8Array): IoctlResult {
-    const p = decodePostSubmit(input);
-    const e = this.postEvent;
-    e.ioRingHandle.hi = p.handleHi;
-    e.ioRingHandle.lo = p.handleLo;
-    e.operationCount = p.operationCount;
-    e.status = p.status;
-    e.completions = p.completions;
-    this.ring.emit('PostSubmit', e, p.processId, p.threadId);
+    if (input.byteLength !== MON_POST_SUBMIT_INPUT_SIZE || readU32LE(input, 0) !== MON_POST_SUBMIT_INPUT_SIZE) decodePostSubmit(input); // throws the typed size error
+    this.ring.emitPostSubmit(
+      readU32LE(input, 20), readU32LE(input, 16), // IoRingHandle hi, lo
+      readU32LE(input, 12), readU32LE(input, 24), readU32LE(input, 28), // OperationCount, Status, Completions
+      readU32LE(input, 4), readU32LE(input, 8), // ProcessId, ThreadId
+    );
     return ok(NO_OUTPUT);
   }
-
-  /** The PostSubmit payload, refilled per event (emit copies it into the ring). */
-  private readonly postEvent = { ioRingHandle: { hi: 0, lo: 0 }, operationCount: 0, status: 0, completions: 0 };
 
   /**
    * RINGBUF_CONFIGURE: MON_RINGBUF_CONFIG_INPUT (12 bytes). The size applies at the next start, as in

@@ -205,3 +205,25 @@ test('docs/protocol.md lists the payload layouts exactly as the codec tables def
   const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
   assert.ok(doc.includes(payloadLayoutsMarkdown()), 'regenerate the payload section from payloadLayoutsMarkdown()');
 });
+
+test('ring: emitPostSubmit writes the same record bytes as emit("PostSubmit", …)', () => {
+  const u32 = fc.nat(0xffffffff);
+  fc.assert(fc.property(u32, u32, u32, u32, u32, u32, u32, fc.nat(3), (hHi, hLo, ops, status, completions, pid, tid, before) => {
+    const clock = () => 1_700_000_000_123;
+    // Slots scribbled with other events first, so a field the fast path forgot to store would show.
+    const a = new TelemetryRing({ slotCount: 4, clock });
+    const b = new TelemetryRing({ slotCount: 4, clock });
+    for (const r of [a, b]) for (let i = 0; i < 4 + before; i++) r.emit('CallbackError', { status: 0xffffffff, message: 'x'.repeat(120) }, 7, 7);
+    const seqA = a.emitPostSubmit(hHi, hLo, ops, status, completions, pid, tid);
+    const seqB = b.emit('PostSubmit', { ioRingHandle: { hi: hHi, lo: hLo }, operationCount: ops, status, completions }, pid, tid);
+    assert.equal(seqA, seqB);
+    const recA: number[] = [];
+    const recB: number[] = [];
+    a.readRecords(seqA, 1, (rec) => { recA.push(...rec); });
+    b.readRecords(seqB, 1, (rec) => { recB.push(...rec); });
+    assert.ok(recA.length > 0);
+    assert.deepEqual(recA, recB);
+    const e = a.read(seqA, 1).events[0]!;
+    assert.equal(e.type, 'PostSubmit');
+  }), { numRuns: 200 });
+});

@@ -261,6 +261,19 @@ export class RingReader {
 
 type EmitPayload<K extends TypedEventName> = PayloadByType[K];
 
+const POST_SUBMIT_CODE = MonEventType.PostSubmit;
+const POST_SUBMIT_SIZE = 24;
+/** Marks an append whose payload is the ring's postFields (emitPostSubmit). */
+const POST_SUBMIT_FIELDS = Object.freeze({});
+{
+  // The fast path's word offsets are the layout's (events.ts): checked once at load.
+  const l = payloadLayout(POST_SUBMIT_CODE);
+  const at = (n: string): number => l?.fields.find((f) => f.name === n)?.offset ?? -1;
+  if (!l || l.size !== POST_SUBMIT_SIZE || at('ioRingHandle') !== 0 || at('operationCount') !== 8 || at('status') !== 12 || at('completions') !== 16 || at('reserved') !== 20) {
+    throw new Error('ring: the PostSubmit fast path disagrees with the event layout');
+  }
+}
+
 /**
  * The producer side of the telemetry ring (it is also a reader). One producer thread; `emit`
  * never blocks and never allocates: fields go straight into the slot.
@@ -323,6 +336,19 @@ export class TelemetryRing extends RingReader {
     return this.append(l.code, pid, tid, l.size, payload, undefined);
   }
 
+  /**
+   * emit('PostSubmit', …) without the layout walk: every hooked submission emits one, so it is the
+   * ring's hot event. Writes the same record bytes (ring.test.ts compares the two).
+   */
+  emitPostSubmit(handleHi: number, handleLo: number, operationCount: number, status: number, completions: number, pid = 0, tid = 0): number {
+    const q = this.postFields;
+    q[0] = handleLo; q[1] = handleHi; q[2] = operationCount; q[3] = status; q[4] = completions;
+    return this.append(POST_SUBMIT_CODE, pid, tid, POST_SUBMIT_SIZE, POST_SUBMIT_FIELDS, undefined);
+  }
+
+  /** The PostSubmit payload words of the event being appended (see emitPostSubmit). */
+  private readonly postFields = new Uint32Array(5);
+
   /** Appends an event of a raw type (the C header's 1..8, 10) with opaque payload bytes (≤ 216). */
   emitRaw(eventType: number, data: Uint8Array, pid = 0, tid = 0): number {
     if (data.byteLength > MAX_EVENT_PAYLOAD) throw new Win11MonError('WIN11MON_ERR_COUNT_OVERFLOW', `payload of ${data.byteLength} bytes exceeds ${MAX_EVENT_PAYLOAD}`, { field: 'PayloadSize', expected: MAX_EVENT_PAYLOAD, actual: data.byteLength });
@@ -370,7 +396,12 @@ export class TelemetryRing extends RingReader {
     Atomics.load(this.i32, m); // orders the record stores after the odd version (see the header comment)
     const off = this.slotOffset(idx);
     writeHeader(this.u32, off, code, payloadSize, this.ts.hi, this.ts.lo, pid, tid, seq);
-    if (payload !== undefined) writePayload(payloadLayout(code)!, payload, this.u32, this.bytes, off + MON_RING_EVENT_HEADER_SIZE);
+    if (payload === POST_SUBMIT_FIELDS) {
+      // PostSubmit (24 bytes): IoRingHandle lo/hi, OperationCount, Status, Completions, Reserved.
+      const w = (off + MON_RING_EVENT_HEADER_SIZE) >> 2;
+      const q = this.postFields;
+      this.u32[w] = q[0]!; this.u32[w + 1] = q[1]!; this.u32[w + 2] = q[2]!; this.u32[w + 3] = q[3]!; this.u32[w + 4] = q[4]!; this.u32[w + 5] = 0;
+    } else if (payload !== undefined) writePayload(payloadLayout(code)!, payload, this.u32, this.bytes, off + MON_RING_EVENT_HEADER_SIZE);
     else if (raw !== undefined) this.bytes.set(raw, off + MON_RING_EVENT_HEADER_SIZE);
     const pad = ((payloadSize + 7) & ~7) - payloadSize;
     if (pad) this.bytes.fill(0, off + MON_RING_EVENT_HEADER_SIZE + payloadSize, off + MON_RING_EVENT_HEADER_SIZE + payloadSize + pad);
