@@ -272,3 +272,28 @@ test('CLIENT_EVENT records the fallback the hook applied (kind 1 fail-open Allow
     assert.equal(t.driver.ioctl(Ioctl.IOCTL_MONITOR_CLIENT_EVENT!, bad, 0, READER).status, NtStatus.STATUS_INVALID_PARAMETER);
   } finally { t.done(); }
 });
+
+test('the ring lookup follows the handle table: a closed ring is unknown at once, a new ring is its own record, another process\'s handle is not ours', () => {
+  const t = setup();
+  try {
+    const p = t.kernel.createProcess({ imageName: 'app.exe' });
+    const q = t.kernel.createProcess({ imageName: 'other.exe' });
+    const a = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64).ring!;
+    const validate = (pid: number, handle: number) => decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, nopRequest(pid, handle), 48, READER).output);
+    for (let i = 0; i < 3; i++) assert.equal(validate(p.pid, a.handle).action, InterceptAction.Allow);
+    const recA = t.driver.registry.get(p.pid, a.handle)!;
+    assert.equal(recA.objectLo, t.kernel.getIoRing(p.pid, a.handle)!.lo);
+    // The same handle value in another process names nothing there.
+    assert.equal(validate(q.pid, a.handle).reason, InterceptReason.InvalidHandle);
+    CloseIoRing(a);
+    assert.equal(validate(p.pid, a.handle).reason, InterceptReason.InvalidHandle, 'a closed ring is not validated against its old object');
+    assert.equal(t.driver.registry.get(p.pid, a.handle), undefined);
+    const b = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64).ring!;
+    assert.equal(validate(p.pid, b.handle).action, InterceptAction.Allow);
+    const recB = t.driver.registry.get(p.pid, b.handle)!;
+    assert.notEqual(recB, recA);
+    assert.equal(recB.objectLo, t.kernel.getIoRing(p.pid, b.handle)!.lo);
+    // Large process ids take the string key, with the same behaviour.
+    assert.equal(validate(0x7ffffff0, b.handle).reason, InterceptReason.InvalidHandle);
+  } finally { t.done(); }
+});

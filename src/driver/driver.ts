@@ -251,14 +251,15 @@ export class MonitorDriver implements Device {
     }
     const v = this.view;
     const rec = v.ioRingHandleHi === 0 ? this.registry.lookup(v.processId, v.ioRingHandleLo, this.announceRing) : undefined;
-    const obj = rec ? this.registry.object(rec) : undefined;
-    const proc = this.kernel.process(v.processId);
+    // lookup() confirmed rec.object and rec.owner against the handle table (or its generation).
+    const obj = rec?.object;
+    const proc = rec !== undefined ? rec.owner : this.kernel.process(v.processId);
     const ctx = this.ctx;
     ctx.nowNs = t0;
     ctx.processId = v.processId;
     ctx.imageName = proc?.imageName ?? '';
     ctx.imagePath = ctx.imageName;
-    ctx.regBuffers = rec && obj ? (rec.regState = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, rec.regState, this.referencedEntries(v))) : null;
+    ctx.regBuffers = rec && obj ? (rec.regState = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, rec.regState, this.referencedEntries(v), proc !== undefined && proc.pid === obj.ownerPid ? proc.kernelView : undefined)) : null;
     ctx.handleKnown = obj !== undefined;
     this.engine.validate(v, ctx, d);
     let explanation = '';

@@ -63,8 +63,9 @@ function readMcEntry(m: MemoryView, hi: number, lo: number, e: RegBufferEntrySta
  * `only` (a 0/1 map by entry index) limits the full entry reads to the entries a submission
  * references — the ones the kernel will dereference; the others are left as empty, sound slots
  * (the A2 poll, which passes no map, reads them all). The array pointer and count are always read.
+ * `ownerView` is the ring owner's kernel view when the caller holds it already (saves a lookup).
  */
-export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES, reuse?: RegBufferState, only?: Uint8Array): RegBufferState {
+export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES, reuse?: RegBufferState, only?: Uint8Array, ownerView?: MemoryView): RegBufferState {
   const off = kernel.offsets.off;
   const format = kernel.offsets.regBuffersFormat === 'mc-entry-pointers' ? 'mc-entry' : 'buffer-info';
   const state: RegBufferState = reuse ?? {
@@ -82,10 +83,14 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
   state.format = format;
   state.entriesTruncated = false;
   let m: MemoryView;
-  try {
-    m = kernel.attach(ring.ownerPid);
-  } catch {
-    m = kernel.memory;
+  if (ownerView !== undefined) {
+    m = ownerView;
+  } else {
+    try {
+      m = kernel.attach(ring.ownerPid);
+    } catch {
+      m = kernel.memory;
+    }
   }
   try {
     state.count = kernel.memory.readU32(ring.hi, ring.lo + off.RegBuffersCount);

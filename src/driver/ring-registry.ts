@@ -2,7 +2,7 @@
 // (NtQuerySystemInformation(SystemHandleInformation) filtered to the "IoRing" type, as the C driver
 // does: ObRegisterCallbacks cannot cover the IoRing object type). The registry remembers what it has
 // seen per ring: when it appeared, what was legitimately registered, findings, quarantine.
-import type { EmulatedKernel, IoRingObject } from '../kernel/index.js';
+import type { EmulatedKernel, EmulatedProcess, IoRingObject } from '../kernel/index.js';
 import type { RegBufferState } from '../engine/index.js';
 
 /** What the monitor knows about one (process, handle) → IORING_OBJECT. */
@@ -33,14 +33,22 @@ export interface RingRecord {
   live: boolean;
   /** The RegBuffers state read at the last validation, reused so a validation allocates nothing. */
   regState: RegBufferState | undefined;
+  /**
+   * The kernel object and its owner as `lookup` last confirmed them, and the kernel's handle
+   * generation then: while no handle anywhere was created or closed, (pid, handle) still names them.
+   */
+  object: IoRingObject | undefined;
+  owner: EmulatedProcess | undefined;
+  confirmedGeneration: number;
 }
 
-export function ringKey(pid: number, handle: number): string {
-  return `${pid}:${handle}`;
+/** A Map key for (pid, handle): exact as a number while pid < 2^21 (the usual case), else a string. */
+export function ringKey(pid: number, handle: number): number | string {
+  return pid < 0x200000 ? pid * 0x100000000 + handle : `${pid}:${handle}`;
 }
 
 export class RingRegistry {
-  readonly rings = new Map<string, RingRecord>();
+  readonly rings = new Map<number | string, RingRecord>();
   private generation = -1;
 
   constructor(private readonly kernel: EmulatedKernel, private readonly nowMs: () => number = Date.now) {}
@@ -56,15 +64,28 @@ export class RingRegistry {
    */
   lookup(pid: number, handle: number, onAdded: (rec: RingRecord) => void): RingRecord | undefined {
     const key = ringKey(pid, handle);
-    const obj = this.kernel.getIoRing(pid, handle);
     const old = this.rings.get(key);
+    const gen = this.kernel.handleGeneration;
+    // Every submission names the same few rings: while no handle changed anywhere, the handle
+    // table lookups below would give the same answer (one compare instead of three Map lookups).
+    if (old !== undefined && old.confirmedGeneration === gen && old.object !== undefined) return old;
+    const owner = this.kernel.process(pid);
+    const entry = owner?.handles.get(handle);
+    const obj = entry?.object.typeName === 'IoRing' ? (entry.object as IoRingObject) : undefined;
     if (obj === undefined) {
       if (old) { old.live = false; this.rings.delete(key); }
       return undefined;
     }
-    if (old && old.objectHi === obj.hi && old.objectLo === obj.lo) return old;
-    const access = this.kernel.process(pid)?.handles.get(handle)?.grantedAccess ?? 0;
-    const rec = this.newRecord(pid, handle, obj.hi, obj.lo, access);
+    if (old && old.objectHi === obj.hi && old.objectLo === obj.lo) {
+      old.object = obj;
+      old.owner = owner;
+      old.confirmedGeneration = gen;
+      return old;
+    }
+    const rec = this.newRecord(pid, handle, obj.hi, obj.lo, entry!.grantedAccess);
+    rec.object = obj;
+    rec.owner = owner;
+    rec.confirmedGeneration = gen;
     this.rings.set(key, rec);
     onAdded(rec);
     return rec;
@@ -74,6 +95,7 @@ export class RingRegistry {
     return {
       pid, handle, objectHi, objectLo, grantedAccess, firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0,
       quarantined: false, quarantineDetail: '', bypassReportedAt: 0, submitBaseline: 0, live: true, regState: undefined,
+      object: undefined, owner: undefined, confirmedGeneration: -1,
     };
   }
 
@@ -90,7 +112,7 @@ export class RingRegistry {
     const gen = this.kernel.handleGeneration;
     if (!force && gen === this.generation) return [];
     this.generation = gen;
-    const seen = new Set<string>();
+    const seen = new Set<number | string>();
     const added: RingRecord[] = [];
     for (const h of this.kernel.querySystemHandles()) {
       if (h.typeName !== 'IoRing') continue;
