@@ -77,3 +77,30 @@ test('a result\'s output is its own: later responses (read into the reused buffe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('frames sent from the reused send buffer are never overwritten while queued: large concurrent echoes come back intact', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'win11mon-tr-'));
+  const svc = await startService({ socketDir: dir, device: stallDevice([]) });
+  try {
+    const t = await connectSocketTransport(svc.devicePath, { timeoutMs: 20_000 });
+    // 15 KB inputs fit the send buffer; 240 of them at once (~3.6 MB) overrun the socket's kernel
+    // buffer, so some writes are queued in Node while later requests are being encoded.
+    for (let round = 0; round < 3; round++) {
+      const sizes = Array.from({ length: 240 }, (_, i) => (i % 3 === 0 ? 15 * 1024 : 100 + i));
+      const results = await Promise.all(sizes.map((n, i) => t.ioctl(2, new Uint8Array(n).fill((i + round) & 0xff), n)));
+      results.forEach((r, i) => {
+        assert.equal(r.output.byteLength, sizes[i]);
+        assert.ok(r.output.every((b) => b === ((i + round) & 0xff)), `echo ${i} of round ${round} is intact`);
+      });
+      // And one at a time, the path that reuses the buffer every time.
+      for (let i = 0; i < 50; i++) {
+        const r = await t.ioctl(2, new Uint8Array(2000 + i).fill(i), 2000 + i);
+        assert.ok(r.output.byteLength === 2000 + i && r.output.every((b) => b === i));
+      }
+    }
+    await t.close();
+  } finally {
+    await svc.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { Win11MonError, ntStatusName } from '../abi/index.js';
 import type { IoctlResult } from '../driver/device.js';
-import { CONNECTION_ERROR_ID, FrameDecoder, MAX_FRAME_DATA, encodeRequest, type Frame } from '../service/framing.js';
+import { CONNECTION_ERROR_ID, FrameDecoder, MAX_FRAME_DATA, encodeFrameInto, encodeRequest, type Frame } from '../service/framing.js';
 
 /** Options of connectSocketTransport. */
 export interface SocketTransportOptions {
@@ -22,6 +22,9 @@ export interface SocketTransport {
   close(): Promise<void>;
 }
 
+/** Bytes of the send buffer each connection reuses for frames that fit. */
+const SEND_BUFFER_BYTES = 16 * 1024;
+
 interface Pending { resolve: (r: IoctlResult) => void; reject: (e: Error) => void; deadline: number; code: number }
 
 /**
@@ -36,10 +39,11 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
   const timeoutMs = opts.timeoutMs ?? 5000;
   // Responses are read into one reused buffer (`onread`): no stream 'data' machinery or chunk
   // allocation per response. The decoder copies what it keeps past a read (a partial frame).
-  let onChunk: (chunk: Uint8Array) => void = () => {};
-  const readBuffer = Buffer.allocUnsafe(64 * 1024);
+  let onChunk: (buffer: Uint8Array, length: number) => void = () => {};
+  const readBuffer = new Uint8Array(64 * 1024);
+  const sendBuffer = new Uint8Array(SEND_BUFFER_BYTES);
   const socket: Socket = await new Promise((resolve, reject) => {
-    const s = createConnection({ path: socketPath, onread: { buffer: readBuffer, callback: (n: number) => { onChunk(readBuffer.subarray(0, n)); return true; } } });
+    const s = createConnection({ path: socketPath, onread: { buffer: readBuffer, callback: (n: number) => { onChunk(readBuffer, n); return true; } } });
     const timer = setTimeout(() => { s.destroy(); reject(new Win11MonError('WIN11MON_ERR_TIMEOUT', `connecting to ${socketPath} timed out after ${timeoutMs} ms`, { field: 'socketPath', actual: socketPath })); }, timeoutMs);
     s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(s); });
     s.once('error', (e: NodeJS.ErrnoException) => {
@@ -89,17 +93,18 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
     p.resolve({ status: f.a, information: f.b, output: new Uint8Array(f.data) });
   };
   const decoder = new FrameDecoder(onFrame);
-  // The first request of a tick is written at once (the usual case: one caller waiting); further
-  // requests in the same tick (concurrent callers) are corked and leave in one writev.
+  // A request issued while none is pending (the usual case: one caller waiting) is written at once.
+  // Otherwise callers are concurrent: the first request of a tick is still written at once, further
+  // ones in the same tick are corked and leave in one writev when the tick ends.
   let sentThisTick = false;
   let corked = false;
   const endTick = (): void => {
     sentThisTick = false;
     if (corked) { corked = false; socket.uncork(); }
   };
-  onChunk = (chunk: Uint8Array): void => {
+  onChunk = (buffer: Uint8Array, length: number): void => {
     try {
-      decoder.pushTransient(chunk);
+      decoder.pushTransient(buffer, length);
     } catch (e) {
       failAll(new Win11MonError('WIN11MON_ERR_NOT_CONNECTED', `bad response stream: ${(e as Error).message}`, {}, { cause: e }));
       socket.destroy();
@@ -125,16 +130,26 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
       const id = nextId;
       nextId = nextId >= 0xffffffff ? 1 : nextId + 1; // 0 is the connection-error id
       return new Promise<IoctlResult>((resolve, reject) => {
+        const alone = pending.size === 0;
         pending.set(id, { resolve, reject, deadline: performance.now() + timeoutMs, code });
         armSweeper();
-        if (!sentThisTick) {
-          sentThisTick = true;
-          process.nextTick(endTick);
-        } else if (!corked) {
-          corked = true;
-          socket.cork();
+        if (!alone) { // alone: nothing to batch with, so no tick bookkeeping on the one-caller path
+          if (!sentThisTick) {
+            sentThisTick = true;
+            process.nextTick(endTick);
+          } else if (!corked) {
+            corked = true;
+            socket.cork();
+          }
         }
-        socket.write(encodeRequest(id, code, outputLength, input));
+        // One reused send buffer while the socket has nothing queued: a write that the kernel took
+        // whole leaves writableLength at 0, so the buffer is free again; otherwise (queued, corked,
+        // too large) the frame gets its own memory.
+        if (!corked && socket.writableLength === 0 && input.byteLength <= SEND_BUFFER_BYTES - 16) {
+          socket.write(sendBuffer.subarray(0, encodeFrameInto(sendBuffer, id, code, outputLength, input)));
+        } else {
+          socket.write(encodeRequest(id, code, outputLength, input));
+        }
       });
     },
     close(): Promise<void> {

@@ -5,7 +5,7 @@
 // Decoding is incremental: a list of chunks and a state machine. The declared length is checked
 // against the maximum before anything is buffered, and chunks are concatenated only when one
 // frame spans several of them (at most once per frame).
-import { Win11MonError, readU32LE } from '../abi/index.js';
+import { Win11MonError, readU32LE, writeU32LE } from '../abi/index.js';
 
 /** Bytes of the length prefix. */
 export const FRAME_LENGTH_SIZE = 4;
@@ -39,6 +39,21 @@ export function encodeFrame(id: number, a: number, b: number, data: Uint8Array):
   return out;
 }
 
+/**
+ * Encodes one frame into `out` from offset 0 (which must hold 16 + data bytes; 4-aligned or not) and
+ * returns its byte length. For a sender that reuses one buffer (see the socket client).
+ */
+export function encodeFrameInto(out: Uint8Array, id: number, a: number, b: number, data: Uint8Array): number {
+  const size = FRAME_LENGTH_SIZE + FRAME_FIXED_SIZE + data.byteLength;
+  if (data.byteLength > MAX_FRAME_DATA || out.byteLength < size) throw new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame of ${size} bytes does not fit (buffer ${out.byteLength}, data maximum ${MAX_FRAME_DATA})`, { field: 'length', expected: Math.min(out.byteLength, FRAME_LENGTH_SIZE + MAX_FRAME_LENGTH), actual: size });
+  writeU32LE(out, 0, FRAME_FIXED_SIZE + data.byteLength);
+  writeU32LE(out, 4, id >>> 0);
+  writeU32LE(out, 8, a >>> 0);
+  writeU32LE(out, 12, b >>> 0);
+  out.set(data, 16);
+  return size;
+}
+
 /** Request frame: id, IOCTL code, output buffer length, input. */
 export function encodeRequest(id: number, code: number, outputLength: number, input: Uint8Array): Buffer {
   return encodeFrame(id, code, outputLength, input);
@@ -50,6 +65,8 @@ export function encodeResponse(id: number, status: number, information: number, 
 }
 
 const enum State { Length, Body, Failed }
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * Incremental frame decoder. `push` every received chunk; complete frames are handed to `onFrame`
@@ -69,6 +86,8 @@ export class FrameDecoder {
   private need = 0; // body length of the current frame
   private failure: Win11MonError | undefined;
   private readonly lenBytes = new Uint8Array(4);
+  /** The Frame pushTransient hands out (valid during the callback only, as its data view is). */
+  private readonly transientFrame: Frame = { id: 0, a: 0, b: 0, data: EMPTY };
 
   constructor(private readonly onFrame: (frame: Frame) => void, private readonly maxLength = MAX_FRAME_LENGTH) {}
 
@@ -78,11 +97,37 @@ export class FrameDecoder {
   }
 
   /**
-   * Like push, for a chunk whose memory the caller reuses after this call (a socket's static `onread`
-   * buffer): frames handed to onFrame are views valid during the callback only, and the bytes of a
-   * partial frame left over are copied before returning.
+   * Like push, for the first `length` bytes of a buffer the caller reuses after this call (a socket's
+   * static `onread` buffer): the Frame and its data view handed to onFrame are valid during the
+   * callback only (copy what you keep), and the bytes of a partial frame left over are copied before
+   * returning. Errors are the same as push's, for the same bytes.
    */
-  pushTransient(chunk: Uint8Array): void {
+  pushTransient(buffer: Uint8Array, length = buffer.byteLength): void {
+    if (this.buffered === 0 && this.failure === undefined && this.state === State.Length) {
+      // Nothing held from earlier reads (the usual case: a read holds whole frames): frames are
+      // decoded in place, one Frame object reused and one plain view per frame; only a partial
+      // frame at the end goes through the general path (and is copied there).
+      const frame = this.transientFrame;
+      let o = 0;
+      while (length - o >= FRAME_LENGTH_SIZE) {
+        const len = readU32LE(buffer, o);
+        if (len > this.maxLength || len < FRAME_FIXED_SIZE || length - o - FRAME_LENGTH_SIZE < len) break; // the general path reports it or waits for the rest
+        const body = o + FRAME_LENGTH_SIZE;
+        frame.id = readU32LE(buffer, body);
+        frame.a = readU32LE(buffer, body + 4);
+        frame.b = readU32LE(buffer, body + 8);
+        frame.data = new Uint8Array(buffer.buffer, buffer.byteOffset + body + FRAME_FIXED_SIZE, len - FRAME_FIXED_SIZE);
+        o = body + len;
+        this.onFrame(frame); // (onFrame must not push into this decoder: neither path supports re-entry)
+      }
+      frame.data = EMPTY;
+      if (o === length) return;
+      buffer = buffer.subarray(o, length);
+      length = buffer.byteLength;
+    } else if (length !== buffer.byteLength) {
+      buffer = buffer.subarray(0, length);
+    }
+    const chunk = buffer;
     try {
       this.push(chunk);
     } finally {
