@@ -78,7 +78,7 @@ test('a result\'s output is its own: later responses (read into the reused buffe
   }
 });
 
-test('frames sent from the reused send buffer are never overwritten while queued: large concurrent echoes come back intact', async () => {
+test('frames sent from a reused buffer (the client\'s send buffer, the service\'s answer batches) are never overwritten while queued: large concurrent echoes come back intact', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-tr-'));
   const svc = await startService({ socketDir: dir, device: stallDevice([]) });
   try {

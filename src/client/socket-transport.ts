@@ -146,7 +146,7 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
         // whole leaves writableLength at 0, so the buffer is free again; otherwise (queued, corked,
         // too large) the frame gets its own memory.
         if (!corked && socket.writableLength === 0 && input.byteLength <= SEND_BUFFER_BYTES - 16) {
-          socket.write(sendBuffer.subarray(0, encodeFrameInto(sendBuffer, id, code, outputLength, input)));
+          socket.write(sendBuffer.subarray(0, encodeFrameInto(sendBuffer, 0, id, code, outputLength, input)));
         } else {
           socket.write(encodeRequest(id, code, outputLength, input));
         }

@@ -4,7 +4,8 @@
 //   response = u32 length of the rest | u32 request id | u32 NTSTATUS   | u32 bytes written | output
 // Decoding is incremental: a list of chunks and a state machine. The declared length is checked
 // against the maximum before anything is buffered, and chunks are concatenated only when one
-// frame spans several of them (at most once per frame).
+// frame spans several of them (at most once per frame); frames lying whole in a chunk, with
+// nothing buffered before them (the usual case), are read in place.
 import { Win11MonError, readU32LE, writeU32LE } from '../abi/index.js';
 
 /** Bytes of the length prefix. */
@@ -18,7 +19,10 @@ export const MAX_FRAME_LENGTH = FRAME_FIXED_SIZE + MAX_FRAME_DATA;
 /** Request id the server uses for a connection-level error response (before it closes). */
 export const CONNECTION_ERROR_ID = 0;
 
-/** A decoded frame: `a`/`b` are code/output length in requests, status/bytes in responses. */
+/**
+ * A decoded frame: `a`/`b` are code/output length in requests, status/bytes in responses. The
+ * decoder hands every frame in the same object: read its fields during the callback.
+ */
 export interface Frame {
   id: number;
   a: number;
@@ -40,17 +44,17 @@ export function encodeFrame(id: number, a: number, b: number, data: Uint8Array):
 }
 
 /**
- * Encodes one frame into `out` from offset 0 (which must hold 16 + data bytes; 4-aligned or not) and
- * returns its byte length. For a sender that reuses one buffer (see the socket client).
+ * Encodes one frame into `out` at byte `at` (room for 16 + data bytes needed) and returns its byte
+ * length: for senders that reuse one buffer (the socket client, the service's answer batches).
  */
-export function encodeFrameInto(out: Uint8Array, id: number, a: number, b: number, data: Uint8Array): number {
+export function encodeFrameInto(out: Uint8Array, at: number, id: number, a: number, b: number, data: Uint8Array): number {
   const size = FRAME_LENGTH_SIZE + FRAME_FIXED_SIZE + data.byteLength;
-  if (data.byteLength > MAX_FRAME_DATA || out.byteLength < size) throw new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame of ${size} bytes does not fit (buffer ${out.byteLength}, data maximum ${MAX_FRAME_DATA})`, { field: 'length', expected: Math.min(out.byteLength, FRAME_LENGTH_SIZE + MAX_FRAME_LENGTH), actual: size });
-  writeU32LE(out, 0, FRAME_FIXED_SIZE + data.byteLength);
-  writeU32LE(out, 4, id >>> 0);
-  writeU32LE(out, 8, a >>> 0);
-  writeU32LE(out, 12, b >>> 0);
-  out.set(data, 16);
+  if (data.byteLength > MAX_FRAME_DATA || out.byteLength - at < size) throw new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame of ${size} bytes does not fit (room ${out.byteLength - at}, data maximum ${MAX_FRAME_DATA})`, { field: 'length', expected: Math.min(out.byteLength - at, FRAME_LENGTH_SIZE + MAX_FRAME_LENGTH), actual: size });
+  writeU32LE(out, at, FRAME_FIXED_SIZE + data.byteLength);
+  writeU32LE(out, at + 4, id >>> 0);
+  writeU32LE(out, at + 8, a >>> 0);
+  writeU32LE(out, at + 12, b >>> 0);
+  out.set(data, at + 16);
   return size;
 }
 
@@ -86,8 +90,8 @@ export class FrameDecoder {
   private need = 0; // body length of the current frame
   private failure: Win11MonError | undefined;
   private readonly lenBytes = new Uint8Array(4);
-  /** The Frame pushTransient hands out (valid during the callback only, as its data view is). */
-  private readonly transientFrame: Frame = { id: 0, a: 0, b: 0, data: EMPTY };
+  /** The one Frame handed to onFrame (its fields are valid during the callback). */
+  private readonly frame: Frame = { id: 0, a: 0, b: 0, data: EMPTY };
 
   constructor(private readonly onFrame: (frame: Frame) => void, private readonly maxLength = MAX_FRAME_LENGTH) {}
 
@@ -103,33 +107,12 @@ export class FrameDecoder {
    * returning. Errors are the same as push's, for the same bytes.
    */
   pushTransient(buffer: Uint8Array, length = buffer.byteLength): void {
-    if (this.buffered === 0 && this.failure === undefined && this.state === State.Length) {
-      // Nothing held from earlier reads (the usual case: a read holds whole frames): frames are
-      // decoded in place, one Frame object reused and one plain view per frame; only a partial
-      // frame at the end goes through the general path (and is copied there).
-      const frame = this.transientFrame;
-      let o = 0;
-      while (length - o >= FRAME_LENGTH_SIZE) {
-        const len = readU32LE(buffer, o);
-        if (len > this.maxLength || len < FRAME_FIXED_SIZE || length - o - FRAME_LENGTH_SIZE < len) break; // the general path reports it or waits for the rest
-        const body = o + FRAME_LENGTH_SIZE;
-        frame.id = readU32LE(buffer, body);
-        frame.a = readU32LE(buffer, body + 4);
-        frame.b = readU32LE(buffer, body + 8);
-        frame.data = new Uint8Array(buffer.buffer, buffer.byteOffset + body + FRAME_FIXED_SIZE, len - FRAME_FIXED_SIZE);
-        o = body + len;
-        this.onFrame(frame); // (onFrame must not push into this decoder: neither path supports re-entry)
-      }
-      frame.data = EMPTY;
-      if (o === length) return;
-      buffer = buffer.subarray(o, length);
-      length = buffer.byteLength;
-    } else if (length !== buffer.byteLength) {
-      buffer = buffer.subarray(0, length);
-    }
+    const o = this.decodeInPlace(buffer, length);
+    if (o === length) return;
+    if (o > 0 || length !== buffer.byteLength) buffer = buffer.subarray(o, length);
     const chunk = buffer;
     try {
-      this.push(chunk);
+      this.pushGeneral(chunk);
     } finally {
       const last = this.chunks.length - 1;
       if (last >= 0 && this.chunks[last] === chunk) {
@@ -146,6 +129,37 @@ export class FrameDecoder {
   }
 
   push(chunk: Uint8Array): void {
+    const o = this.decodeInPlace(chunk, chunk.byteLength);
+    if (o === chunk.byteLength) return;
+    if (o > 0) chunk = chunk.subarray(o);
+    this.pushGeneral(chunk);
+  }
+
+  /**
+   * The usual case, nothing held from earlier chunks and whole frames in this one: decodes them in
+   * place (one reused Frame, one plain view per frame) and returns the offset where it stopped — at
+   * the end, or at a partial or malformed frame that the general path then buffers or reports.
+   */
+  private decodeInPlace(buffer: Uint8Array, length: number): number {
+    if (this.buffered !== 0 || this.failure !== undefined || this.state !== State.Length) return 0;
+    const frame = this.frame;
+    let o = 0;
+    while (length - o >= FRAME_LENGTH_SIZE) {
+      const len = readU32LE(buffer, o);
+      if (len > this.maxLength || len < FRAME_FIXED_SIZE || length - o - FRAME_LENGTH_SIZE < len) break;
+      const body = o + FRAME_LENGTH_SIZE;
+      frame.id = readU32LE(buffer, body);
+      frame.a = readU32LE(buffer, body + 4);
+      frame.b = readU32LE(buffer, body + 8);
+      frame.data = new Uint8Array(buffer.buffer, buffer.byteOffset + body + FRAME_FIXED_SIZE, len - FRAME_FIXED_SIZE);
+      o = body + len;
+      this.onFrame(frame); // (onFrame must not push into this decoder: neither path supports re-entry)
+    }
+    frame.data = EMPTY;
+    return o;
+  }
+
+  private pushGeneral(chunk: Uint8Array): void {
     if (this.failure) throw this.failure;
     if (chunk.byteLength === 0) return;
     this.chunks.push(chunk);
@@ -170,7 +184,13 @@ export class FrameDecoder {
       if (this.buffered < this.need) return;
       const body = this.takeView(this.need);
       this.state = State.Length;
-      this.onFrame({ id: readU32LE(body, 0), a: readU32LE(body, 4), b: readU32LE(body, 8), data: body.subarray(FRAME_FIXED_SIZE) });
+      const frame = this.frame;
+      frame.id = readU32LE(body, 0);
+      frame.a = readU32LE(body, 4);
+      frame.b = readU32LE(body, 8);
+      frame.data = new Uint8Array(body.buffer, body.byteOffset + FRAME_FIXED_SIZE, body.byteLength - FRAME_FIXED_SIZE);
+      this.onFrame(frame);
+      frame.data = EMPTY;
       if (this.buffered === 0) return;
     }
   }

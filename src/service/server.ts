@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_READ_ACCESS, FILE_WRITE_ACCESS, NtStatus, Win11MonError, ioctlAccess, isWin11MonError } from '../abi/index.js';
 import type { Device, DeviceCaller, IoctlResult } from '../driver/device.js';
-import { CONNECTION_ERROR_ID, FrameDecoder, MAX_FRAME_DATA, encodeResponse, type Frame } from './framing.js';
+import { CONNECTION_ERROR_ID, FrameDecoder, MAX_FRAME_DATA, encodeFrameInto, encodeResponse, type Frame } from './framing.js';
 
 export const DEVICE_SOCKET_NAME = 'device.sock';
 export const ADMIN_SOCKET_NAME = 'admin.sock';
@@ -87,6 +87,9 @@ function listen(server: Server, path: string, mode: number): Promise<void> {
 
 const toError = (e: unknown): Win11MonError | undefined => (isWin11MonError(e) ? e : undefined);
 
+/** Bytes of a connection's answer batch buffer; a larger answer is written on its own. */
+const BATCH_BYTES = 8 * 1024;
+
 /** The output of answers that carry none (zero-length: nothing can be written into it). */
 const NO_BYTES = new Uint8Array(0);
 
@@ -125,25 +128,35 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
       const n = Math.max(0, Math.min(r.information >>> 0, r.output.byteLength, outputLength));
       // information is "bytes needed" for STATUS_BUFFER_TOO_SMALL: pass it through, send no bytes.
       const out = r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? NO_BYTES : n === r.output.byteLength ? r.output : r.output.subarray(0, n);
-      const frame = encodeResponse(id, r.status, r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? r.information : out.byteLength, out);
-      if (batching) batch.push(frame);
-      else socket.write(frame);
+      const information = r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? r.information : out.byteLength;
+      const size = 16 + out.byteLength;
+      if (!batching || size > BATCH_BYTES) {
+        if (batching) writeBatch(); // keep the order: what is batched goes first
+        socket.write(encodeResponse(id, r.status, information, out));
+        return;
+      }
+      if (batchUsed + size > BATCH_BYTES) writeBatch();
+      batchBuf ??= new Uint8Array(BATCH_BYTES);
+      batchUsed += encodeFrameInto(batchBuf, batchUsed, id, r.status, information, out);
     };
     // Responses produced while one received chunk is decoded (synchronous devices answer at once)
-    // are written together after it: one write for one frame, one corked writev for several.
+    // are encoded one after another into a buffer and written together after it: one write. The
+    // buffer is reused while the kernel takes each write whole (writableLength back at 0);
+    // a write that had to queue keeps it, and the next batch gets a new one.
     let batching = false;
-    const batch: Buffer[] = [];
+    let batchBuf: Uint8Array | undefined;
+    let batchUsed = 0;
+    const writeBatch = (): void => {
+      if (batchUsed === 0) return;
+      const n = batchUsed;
+      batchUsed = 0;
+      if (socket.destroyed) return;
+      socket.write(batchBuf!.subarray(0, n));
+      if (socket.writableLength > 0) batchBuf = undefined;
+    };
     const flushBatch = (): void => {
       batching = false;
-      if (batch.length === 0 || socket.destroyed) { batch.length = 0; return; }
-      if (batch.length === 1) {
-        socket.write(batch[0]!);
-      } else {
-        socket.cork();
-        for (const b of batch) socket.write(b);
-        socket.uncork();
-      }
-      batch.length = 0;
+      writeBatch();
     };
     const done = (): void => {
       inFlight--;
