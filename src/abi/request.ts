@@ -14,11 +14,18 @@ import {
   MON_EXT_HEADER_SIZE,
   MonExtType,
   MON_SQE_EXT_MAGIC,
-  MsqOff,
+  MsqWord,
+  MON_REQUEST_SQE_WORD,
+  MON_SERIALIZED_SQE_WORDS,
 } from './monitor.js';
 import { NtStatus } from './ntstatus.js';
 
 const S = 'MON_INTERCEPT_REQUEST';
+// Word indexes for the accessors (module constants: the optimiser folds them).
+const W0 = MON_REQUEST_SQE_WORD, SQW = MON_SERIALIZED_SQE_WORDS;
+const W_OP = MsqWord.OpCode, W_FLAGS = MsqWord.Flags, W_FILE = MsqWord.FileRef, W_FOFF = MsqWord.FileOffset, W_BUF = MsqWord.BufferAddress;
+const W_BSIZE = MsqWord.BufferSize, W_BOFF = MsqWord.BufferOffset, W_KEY = MsqWord.Key, W_RES1 = MsqWord.Reserved1, W_UDATA = MsqWord.UserData;
+const W_MAGIC = MsqWord.ExtMagic, W_XSQEF = MsqWord.ExtSqeFlags, W_XOPF = MsqWord.ExtOpFlags, W_XCOUNT = MsqWord.ExtCount, W_XADV = MsqWord.ExtAdvisory, W_XARG = MsqWord.ExtArg;
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Upper bound on a request: header + the header's absolute SQE cap + 4 MiB of extension records. */
@@ -50,8 +57,8 @@ export class InterceptRequestView {
   private view: DataView | null = null;
 
   /**
-   * A DataView over the request's bytes, made on first use (the hot path reads `words`; extension
-   * records and the accessors below read here). Kept while the caller reuses its buffer.
+   * A DataView over the request's bytes, made on first use (the hot loops and the field accessors
+   * read `words`; extension records are read here). Kept while the caller reuses its buffer.
    */
   get dv(): DataView {
     let d = this.view;
@@ -131,28 +138,30 @@ export class InterceptRequestView {
   sqeOffset(i: number): number {
     return HDR + i * SQE;
   }
-  opCode(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.OpCode, true); }
-  sqeFlags(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.Flags, true); }
-  fileRefLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.FileRef, true); }
-  fileRefHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.FileRef + 4, true); }
-  fileOffsetLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.FileOffset, true); }
-  fileOffsetHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.FileOffset + 4, true); }
-  bufferAddressLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.BufferAddress, true); }
-  bufferAddressHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.BufferAddress + 4, true); }
-  bufferSize(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.BufferSize, true); }
-  bufferOffset(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.BufferOffset, true); }
-  key(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.Key, true); }
-  reserved1(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.Reserved1, true); }
-  userDataLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.UserData, true); }
-  userDataHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.UserData + 4, true); }
+  // Field accessors for SQE i (i < operationCount), read from `words` like the hot loops: one typed
+  // array load each, whatever the host or alignment (words is a decoded copy when it has to be).
+  opCode(i: number): number { return this.words[W0 + i * SQW + W_OP]!; }
+  sqeFlags(i: number): number { return this.words[W0 + i * SQW + W_FLAGS]!; }
+  fileRefLo(i: number): number { return this.words[W0 + i * SQW + W_FILE]!; }
+  fileRefHi(i: number): number { return this.words[W0 + i * SQW + W_FILE + 1]!; }
+  fileOffsetLo(i: number): number { return this.words[W0 + i * SQW + W_FOFF]!; }
+  fileOffsetHi(i: number): number { return this.words[W0 + i * SQW + W_FOFF + 1]!; }
+  bufferAddressLo(i: number): number { return this.words[W0 + i * SQW + W_BUF]!; }
+  bufferAddressHi(i: number): number { return this.words[W0 + i * SQW + W_BUF + 1]!; }
+  bufferSize(i: number): number { return this.words[W0 + i * SQW + W_BSIZE]!; }
+  bufferOffset(i: number): number { return this.words[W0 + i * SQW + W_BOFF]!; }
+  key(i: number): number { return this.words[W0 + i * SQW + W_KEY]!; }
+  reserved1(i: number): number { return this.words[W0 + i * SQW + W_RES1]!; }
+  userDataLo(i: number): number { return this.words[W0 + i * SQW + W_UDATA]!; }
+  userDataHi(i: number): number { return this.words[W0 + i * SQW + W_UDATA + 1]!; }
   /** True when SQE `i` was written by win11mon's serializer (the Ext* words are meaningful). */
-  hasExt(i: number): boolean { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtMagic, true) === MON_SQE_EXT_MAGIC; }
-  extSqeFlags(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtSqeFlags, true); }
-  extOpFlags(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtOpFlags, true); }
-  extCount(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtCount, true); }
-  extAdvisory(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtAdvisory, true); }
-  extArgLo(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtArg, true); }
-  extArgHi(i: number): number { return this.dv.getUint32(HDR + i * SQE + MsqOff.ExtArg + 4, true); }
+  hasExt(i: number): boolean { return this.words[W0 + i * SQW + W_MAGIC] === MON_SQE_EXT_MAGIC; }
+  extSqeFlags(i: number): number { return this.words[W0 + i * SQW + W_XSQEF]!; }
+  extOpFlags(i: number): number { return this.words[W0 + i * SQW + W_XOPF]!; }
+  extCount(i: number): number { return this.words[W0 + i * SQW + W_XCOUNT]!; }
+  extAdvisory(i: number): number { return this.words[W0 + i * SQW + W_XADV]!; }
+  extArgLo(i: number): number { return this.words[W0 + i * SQW + W_XARG]!; }
+  extArgHi(i: number): number { return this.words[W0 + i * SQW + W_XARG + 1]!; }
 }
 
 /** One extension record found after the SQE array. */
