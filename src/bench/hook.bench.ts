@@ -1,6 +1,7 @@
 // Hook benchmarks (plan 6.3): INT-P02 throughput of the benign workload (real file I/O) with and
-// without the NtSubmitIoRing hook, in the same run, interleaved rounds; INT-P03 memory the hook adds
-// per monitored process; and the polling-evasion window of the synchronous exploit.
+// without the NtSubmitIoRing hook, in the same run, interleaved rounds; where the hook's time goes
+// (per phase, per submission); INT-P03 memory the hook adds per monitored process; and the
+// polling-evasion window of the synchronous exploit.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,36 @@ function throughput(dir: string, quick: boolean): Row[] {
     { name: 'hook.overhead', value: Math.round(median(ratios) * 100) / 100, unit: '%' },
     { name: 'hook.overhead.p25', value: q(0.25), unit: '%' },
     { name: 'hook.overhead.p75', value: q(0.75), unit: '%' },
+  ];
+}
+
+/**
+ * Where the hook's time goes inside the same workload: a separate hooked run with `phaseTiming` on
+ * (its clock reads would bias the INT-P02 rounds), per submission, in µs.
+ */
+function phases(dir: string, quick: boolean): Row[] {
+  const k = new EmulatedKernel({ build: 22621, dataDir: dir, realFlush: false });
+  const driver = new MonitorDriver({ kernel: k });
+  driver.engine.setPolicy({ name: 'bench', checks: { rateLimit: 'off' } });
+  const w = new Workload(k, { seed: 42, apps: 3 });
+  const hooks = w.apps.map((a) => installIntercept(a.process, { device: driver, rings: [a.ring], phaseTiming: true }));
+  w.run(quick ? 20_000 : 60_000); // warm-up (JIT)
+  for (const h of hooks) Object.assign(h.phaseTimes, { submissions: 0, captureMs: 0, serializeMs: 0, validateMs: 0, kernelMs: 0, postMs: 0 });
+  const st = w.run(quick ? 30_000 : 300_000);
+  const sum = (f: (p: typeof hooks[number]['phaseTimes']) => number): number => hooks.reduce((n, h) => n + f(h.phaseTimes), 0);
+  const n = sum((p) => p.submissions);
+  for (const h of hooks) h.remove();
+  w.close();
+  driver.close();
+  k.close();
+  const per = (ms: number): number => Math.round((ms * 1000 / Math.max(1, n)) * 100) / 100;
+  return [
+    { name: 'hook.phase.ops_per_submission', value: Math.round((st.operations / Math.max(1, st.submits)) * 10) / 10, unit: 'ops' },
+    { name: 'hook.phase.capture_us', value: per(sum((p) => p.captureMs)), unit: 'µs/submission' },
+    { name: 'hook.phase.serialize_us', value: per(sum((p) => p.serializeMs)), unit: 'µs/submission' },
+    { name: 'hook.phase.validate_us', value: per(sum((p) => p.validateMs)), unit: 'µs/submission' },
+    { name: 'hook.phase.post_us', value: per(sum((p) => p.postMs)), unit: 'µs/submission' },
+    { name: 'hook.phase.kernel_us', value: per(sum((p) => p.kernelMs)), unit: 'µs/submission' },
   ];
 }
 
@@ -132,7 +163,7 @@ function evasionWindow(dir: string, quick: boolean): Row[] {
 export async function run(opts: { quick: boolean }): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-hbench-'));
   try {
-    return [...throughput(dir, opts.quick), ...memoryPerProcess(dir, opts.quick), ...evasionWindow(dir, opts.quick)];
+    return [...throughput(dir, opts.quick), ...phases(dir, opts.quick), ...memoryPerProcess(dir, opts.quick), ...evasionWindow(dir, opts.quick)];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

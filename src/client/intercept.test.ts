@@ -401,3 +401,30 @@ test('the synchronous exploit restores the fields between two polls: polling alo
   assert.equal(f.driver.counters.findings, 0, 'no timer can run inside a synchronous exploit');
   f.done();
 });
+
+test('phaseTiming: the hook accounts every captured submission to its phases; off, nothing is timed', () => {
+  for (const on of [true, false]) {
+    const f = fixture();
+    try {
+      f.driver.engine.setPolicy({ name: 't', checks: { rateLimit: 'off' } });
+      const w = new Workload(f.kernel, { seed: 3, apps: 2 });
+      const hooks = w.apps.map((a) => installIntercept(a.process, { device: f.driver, rings: [a.ring], phaseTiming: on }));
+      const t0 = performance.now();
+      const s = w.run(3000);
+      const wallMs = performance.now() - t0;
+      const pt = hooks.map((h) => h.phaseTimes);
+      const submissions = pt.reduce((n, p) => n + p.submissions, 0);
+      const sum = pt.reduce((n, p) => n + p.captureMs + p.serializeMs + p.validateMs + p.kernelMs + p.postMs, 0);
+      if (on) {
+        assert.equal(submissions, s.submits, 'every submission captured once');
+        for (const p of pt) for (const k of ['captureMs', 'serializeMs', 'validateMs', 'kernelMs', 'postMs'] as const) assert.ok(p[k] > 0, `${k} timed`);
+        assert.ok(sum <= wallMs, `phases (${sum.toFixed(1)} ms) fit in the run (${wallMs.toFixed(1)} ms)`);
+      } else {
+        assert.equal(submissions, 0);
+        assert.equal(sum, 0);
+      }
+      for (const h of hooks) h.remove();
+      w.close();
+    } finally { f.done(); }
+  }
+});
