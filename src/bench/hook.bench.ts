@@ -83,6 +83,7 @@ function phases(dir: string, quick: boolean): Row[] {
   const st = w.run(quick ? 30_000 : 300_000);
   const sum = (f: (p: typeof hooks[number]['phaseTimes']) => number): number => hooks.reduce((n, h) => n + f(h.phaseTimes), 0);
   const n = sum((p) => p.submissions);
+  const hookMs = sum((p) => p.captureMs + p.serializeMs + p.validateMs + p.postMs);
   for (const h of hooks) h.remove();
   w.close();
   driver.close();
@@ -95,6 +96,9 @@ function phases(dir: string, quick: boolean): Row[] {
     { name: 'hook.phase.validate_us', value: per(sum((p) => p.validateMs)), unit: 'µs/submission' },
     { name: 'hook.phase.post_us', value: per(sum((p) => p.postMs)), unit: 'µs/submission' },
     { name: 'hook.phase.kernel_us', value: per(sum((p) => p.kernelMs)), unit: 'µs/submission' },
+    // The hook's own time against everything else the workload did in the same run: a cross-check
+    // of hook.overhead measured inside one run (no plain/hooked drift), with the clock reads' bias.
+    { name: 'hook.phase.own_share', value: Math.round((hookMs / Math.max(1e-9, st.elapsedMs - hookMs)) * 10000) / 100, unit: '%' },
   ];
 }
 
