@@ -28,3 +28,13 @@ test('targets judge in the right direction', () => {
   assert.equal(targetStatus({ name: 'no.such.figure', value: 1, unit: '' }), '');
   for (const name of ['validate.latency.p99.ops64', 'validate.throughput', 'validate.speedup.json-rules-engine', 'service.validate.p99', 'service.validate.throughput', 'hook.overhead', 'memory.per_process']) assert.ok(BENCH_TARGETS[name], name);
 });
+
+test('bench with several suites runs each in a process of its own and merges their figures in order', async () => {
+  const io = capture();
+  assert.equal(await runCli(['bench', '--only', 'ring,abi', '--quick', '--json'], io), 0, io.stderr);
+  const doc = JSON.parse(io.stdout) as { results: Array<{ name: string }> };
+  const names = doc.results.map((r) => r.name);
+  const firstAbi = names.findIndex((n) => n.startsWith('decode.'));
+  const lastRing = names.map((n) => n.startsWith('ring.')).lastIndexOf(true);
+  assert.ok(lastRing >= 0 && firstAbi > lastRing, `ring's figures, then abi's: ${names.join(', ')}`);
+});

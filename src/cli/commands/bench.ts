@@ -1,6 +1,10 @@
-// `win11mon bench`: runs the benchmark modules of every layer in one process and prints one table
-// (or `{ machine, results }` JSON). Each module in src/bench exports run({ quick }) -> results.
+// `win11mon bench`: runs the benchmark modules of every layer and prints one table (or
+// `{ machine, results }` JSON). Each module in src/bench exports run({ quick }) -> results. When
+// several suites run, each runs in a child process of its own (src/bench/suite.child.ts): measured
+// in one process, a suite's figures depended on the heap and JIT state the suites before it left.
 import os from 'node:os';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { CommandModule } from '../command.js';
 import { ExitCode } from '../io.js';
@@ -37,6 +41,22 @@ export const BENCH_TARGETS: Record<string, { op: '<' | '>'; value: number; text:
   'hook.overhead': { op: '<', value: 2, text: '< 2 % (plan INT-P02: < 5 %)' },
   'memory.per_process': { op: '<', value: 64 * 1024, text: '< 64 KiB (plan INT-P03: < 1 MB)' },
 };
+
+/** Runs one suite in a child process of its own; rejects when it fails. */
+function runSuiteIsolated(name: string, quick: boolean): Promise<BenchResult[]> {
+  const ts = import.meta.url.endsWith('.ts');
+  const file = fileURLToPath(new URL(`../../bench/suite.child.${ts ? 'ts' : 'js'}`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = fork(file, [name, quick ? '1' : '0'], { execArgv: ts ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let results: BenchResult[] | undefined;
+    child.once('message', (m) => { results = (m as { results: BenchResult[] }).results; });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (results !== undefined && code === 0) resolve(results);
+      else reject(new Error(`benchmark suite ${name} failed (${signal ?? `exit code ${code}`})`));
+    });
+  });
+}
 
 export function machineInfo(): Record<string, unknown> {
   const cpus = os.cpus();
@@ -104,7 +124,8 @@ const mod: CommandModule = {
             missing.push(name);
             continue;
           }
-          results.push(...(await suite.run({ quick: Boolean(opts.quick) })).filter((r) => r.name !== 'unreachable'));
+          const got = names.length > 1 ? await runSuiteIsolated(name, Boolean(opts.quick)) : await suite.run({ quick: Boolean(opts.quick) });
+          results.push(...got.filter((r) => r.name !== 'unreachable'));
         }
         const seconds = (performance.now() - t0) / 1000;
         if (opts.json) {
