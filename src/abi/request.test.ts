@@ -68,3 +68,16 @@ test('property: every field accessor reads what the bytes hold, at aligned and u
     }
   }), { numRuns: 200, seed: 11 });
 });
+
+test('past the request\'s SQEs an accessor never returns an earlier request\'s words (unaligned copy path)', () => {
+  const big = encodeInterceptRequest({ processId: 1, threadId: 1, ioRingHandle: 4n, serializedSqes: serializeSqeArray(new Uint8Array([...nativeWrite(0, 0, 16), ...nativeWrite(1, 0, 16), ...nativeWrite(2, 0, 16)])) });
+  const small = encodeInterceptRequest({ processId: 1, threadId: 1, ioRingHandle: 4n, serializedSqes: serializeSqeArray(nativeWrite(0, 0, 16)) });
+  const unaligned = (b: Uint8Array) => { const host = new Uint8Array(b.byteLength + 1); host.set(b, 1); return host.subarray(1); };
+  const v = new InterceptRequestView();
+  v.reset(unaligned(big));
+  assert.equal(v.opCode(2), IoRingOp.WRITE);
+  v.reset(unaligned(small));
+  assert.equal(v.operationCount, 1);
+  assert.equal(v.opCode(0), IoRingOp.WRITE);
+  assert.equal(v.opCode(2), undefined, 'the earlier request\'s third SQE is not visible');
+});

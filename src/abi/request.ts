@@ -53,6 +53,8 @@ export class InterceptRequestView {
    */
   words: Uint32Array = new Uint32Array(HDR >>> 2);
   private copy: Uint32Array | null = null;
+  /** True while `words` is (a view of) the decoded copy rather than a view of the caller's bytes. */
+  private wordsCopied = false;
   private src: Uint8Array = new Uint8Array(HDR);
   private view: DataView | null = null;
 
@@ -85,7 +87,7 @@ export class InterceptRequestView {
     let size: number, version: number, count: number, flags: number, pid: number, tid: number, hLo: number, hHi: number;
     if (LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0) {
       const c = this.words;
-      w = same && c !== this.copy ? c : new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+      w = same && !this.wordsCopied ? c : new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
       size = w[0]!; version = w[1]!; pid = w[2]!; tid = w[3]!; hLo = w[4]!; hHi = w[5]!; count = w[6]!; flags = w[7]!;
     } else {
       dv = same && this.view !== null ? this.view : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -121,6 +123,7 @@ export class InterceptRequestView {
     this.operationCount = count;
     this.flags = flags;
     this.extOffset = hasExt && size > needed ? needed : -1;
+    this.wordsCopied = w === null;
     this.words = w ?? this.copyWords(dv!, needed);
     return this;
   }
@@ -131,7 +134,8 @@ export class InterceptRequestView {
     let c = this.copy;
     if (c === null || c.length < n) c = this.copy = new Uint32Array(Math.max(n, 64));
     for (let i = 0; i < n; i++) c[i] = dv.getUint32(i * 4, true);
-    return c;
+    // Exactly this request's words: an index past them reads undefined, never an earlier request's.
+    return c.length === n ? c : c.subarray(0, n);
   }
 
   /** Byte offset of SQE `i` inside the buffer. */
@@ -140,6 +144,8 @@ export class InterceptRequestView {
   }
   // Field accessors for SQE i (i < operationCount), read from `words` like the hot loops: one typed
   // array load each, whatever the host or alignment (words is a decoded copy when it has to be).
+  // Unchecked, for speed: past operationCount they read what lies there in the request's own bytes,
+  // or undefined past them (never an earlier request's words).
   opCode(i: number): number { return this.words[W0 + i * SQW + W_OP]!; }
   sqeFlags(i: number): number { return this.words[W0 + i * SQW + W_FLAGS]!; }
   fileRefLo(i: number): number { return this.words[W0 + i * SQW + W_FILE]!; }
