@@ -6,8 +6,8 @@
 // a bare Node echo server's (service.floor.*), the platform's floor under the same conditions.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { forkBenchChild } from './child.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NtStatus } from '../abi/index.js';
@@ -42,12 +42,6 @@ export async function run(opts: { quick: boolean }): Promise<Array<{ name: strin
   return [...(await transport(opts)), ...(await validate(opts))];
 }
 
-/** A child process running one of this folder's `*.child` scripts (through tsx's loader from source). */
-function benchChild(name: string, args: string[]): ChildProcess {
-  const ts = import.meta.url.endsWith('.ts');
-  const file = fileURLToPath(new URL(`./${name}.child.${ts ? 'ts' : 'js'}`, import.meta.url));
-  return fork(file, args, { execArgv: ts ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
 
 async function stopChild(child: ChildProcess): Promise<void> {
   await new Promise<void>((resolve) => {
@@ -65,7 +59,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
  * Unix socket can do here. Returns one round trip as a function, and a stop.
  */
 async function startFloor(dir: string): Promise<{ roundTrip: () => Promise<void>; stop: () => Promise<void> }> {
-  const child = benchChild('echo-floor', [join(dir, 'echo.sock')]);
+  const child = forkBenchChild('echo-floor', [join(dir, 'echo.sock')]);
   const { path } = await new Promise<{ path: string }>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c) => reject(new Error(`service.floor: the echo child exited with ${c}`)));
@@ -127,7 +121,7 @@ function validateRequest(pid: number, handle: number): Uint8Array {
 /** service.validate.*: INTERCEPT_VALIDATE round trips over device.sock against the real driver. */
 async function validate(opts: { quick: boolean }): Promise<Array<{ name: string; value: number; unit: string }>> {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-bench-v-'));
-  const child = benchChild('validate-service', [join(dir, 'sock'), dir]);
+  const child = forkBenchChild('validate-service', [join(dir, 'sock'), dir]);
   const ready = await new Promise<{ devicePath: string; pid: number; handle: number }>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (c) => reject(new Error(`service.validate: the service child exited with ${c}`)));

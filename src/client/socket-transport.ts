@@ -3,7 +3,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { Win11MonError, ntStatusName } from '../abi/index.js';
 import type { IoctlResult } from '../driver/device.js';
-import { CONNECTION_ERROR_ID, FrameDecoder, MAX_FRAME_DATA, encodeFrameInto, encodeRequest, type Frame } from '../service/framing.js';
+import { CONNECTION_ERROR_ID, FRAME_HEADER_SIZE, FrameDecoder, MAX_FRAME_DATA, encodeFrameInto, encodeRequest, type Frame } from '../service/framing.js';
 
 /** Options of connectSocketTransport. */
 export interface SocketTransportOptions {
@@ -145,7 +145,7 @@ export async function connectSocketTransport(socketPath: string, opts: SocketTra
         // One reused send buffer while the socket has nothing queued: a write that the kernel took
         // whole leaves writableLength at 0, so the buffer is free again; otherwise (queued, corked,
         // too large) the frame gets its own memory.
-        if (!corked && socket.writableLength === 0 && input.byteLength <= SEND_BUFFER_BYTES - 16) {
+        if (!corked && socket.writableLength === 0 && input.byteLength <= SEND_BUFFER_BYTES - FRAME_HEADER_SIZE) {
           socket.write(sendBuffer.subarray(0, encodeFrameInto(sendBuffer, 0, id, code, outputLength, input)));
         } else {
           socket.write(encodeRequest(id, code, outputLength, input));

@@ -12,6 +12,8 @@ import { Win11MonError, readU32LE, writeU32LE } from '../abi/index.js';
 export const FRAME_LENGTH_SIZE = 4;
 /** Fixed fields after the length: id + two u32s. A length below this is malformed. */
 export const FRAME_FIXED_SIZE = 12;
+/** Bytes before a frame's data: the length prefix and the fixed fields. */
+export const FRAME_HEADER_SIZE = FRAME_LENGTH_SIZE + FRAME_FIXED_SIZE;
 /** Largest input or output carried by one frame: 1 MiB. */
 export const MAX_FRAME_DATA = 1024 * 1024;
 /** Largest value of the length field: 12 + 1 MiB. */
@@ -34,12 +36,8 @@ export interface Frame {
 /** Encodes one frame (request or response) into a single buffer. */
 export function encodeFrame(id: number, a: number, b: number, data: Uint8Array): Buffer {
   if (data.byteLength > MAX_FRAME_DATA) throw new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame data of ${data.byteLength} bytes exceeds ${MAX_FRAME_DATA}`, { field: 'length', expected: MAX_FRAME_LENGTH, actual: FRAME_FIXED_SIZE + data.byteLength });
-  const out = Buffer.allocUnsafe(FRAME_LENGTH_SIZE + FRAME_FIXED_SIZE + data.byteLength);
-  out.writeUInt32LE(FRAME_FIXED_SIZE + data.byteLength, 0);
-  out.writeUInt32LE(id >>> 0, 4);
-  out.writeUInt32LE(a >>> 0, 8);
-  out.writeUInt32LE(b >>> 0, 12);
-  out.set(data, 16);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + data.byteLength);
+  encodeFrameInto(out, 0, id, a, b, data);
   return out;
 }
 
@@ -48,7 +46,7 @@ export function encodeFrame(id: number, a: number, b: number, data: Uint8Array):
  * length: for senders that reuse one buffer (the socket client, the service's answer batches).
  */
 export function encodeFrameInto(out: Uint8Array, at: number, id: number, a: number, b: number, data: Uint8Array): number {
-  const size = FRAME_LENGTH_SIZE + FRAME_FIXED_SIZE + data.byteLength;
+  const size = FRAME_HEADER_SIZE + data.byteLength;
   if (data.byteLength > MAX_FRAME_DATA || out.byteLength - at < size) throw new Win11MonError('WIN11MON_ERR_FRAME_TOO_LARGE', `frame of ${size} bytes does not fit (room ${out.byteLength - at}, data maximum ${MAX_FRAME_DATA})`, { field: 'length', expected: Math.min(out.byteLength - at, FRAME_LENGTH_SIZE + MAX_FRAME_LENGTH), actual: size });
   writeU32LE(out, at, FRAME_FIXED_SIZE + data.byteLength);
   writeU32LE(out, at + 4, id >>> 0);

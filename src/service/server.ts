@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_READ_ACCESS, FILE_WRITE_ACCESS, NtStatus, Win11MonError, ioctlAccess, isWin11MonError } from '../abi/index.js';
 import type { Device, DeviceCaller, IoctlResult } from '../driver/device.js';
-import { CONNECTION_ERROR_ID, FrameDecoder, MAX_FRAME_DATA, encodeFrameInto, encodeResponse, type Frame } from './framing.js';
+import { CONNECTION_ERROR_ID, FRAME_HEADER_SIZE, FrameDecoder, MAX_FRAME_DATA, encodeFrameInto, encodeResponse, type Frame } from './framing.js';
 
 export const DEVICE_SOCKET_NAME = 'device.sock';
 export const ADMIN_SOCKET_NAME = 'admin.sock';
@@ -129,7 +129,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
       // information is "bytes needed" for STATUS_BUFFER_TOO_SMALL: pass it through, send no bytes.
       const out = r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? NO_BYTES : n === r.output.byteLength ? r.output : r.output.subarray(0, n);
       const information = r.status === NtStatus.STATUS_BUFFER_TOO_SMALL ? r.information : out.byteLength;
-      const size = 16 + out.byteLength;
+      const size = FRAME_HEADER_SIZE + out.byteLength;
       if (!batching || size > BATCH_BYTES) {
         if (batching) writeBatch(); // keep the order: what is batched goes first
         socket.write(encodeResponse(id, r.status, information, out));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../main.js';
 import type { CliIo } from '../io.js';
-import { BENCH_TARGETS, targetStatus } from './bench.js';
+import { BENCH_TARGETS, runSuiteIsolated, targetStatus } from './bench.js';
 
 function capture(): CliIo & { stdout: string; stderr: string } {
   const io = { stdout: '', stderr: '', isTty: false, out(t: string) { io.stdout += t; }, err(t: string) { io.stderr += t; }, readStdin: async () => Buffer.alloc(0) };
@@ -37,4 +37,10 @@ test('bench with several suites runs each in a process of its own and merges the
   const firstAbi = names.findIndex((n) => n.startsWith('decode.'));
   const lastRing = names.map((n) => n.startsWith('ring.')).lastIndexOf(true);
   assert.ok(lastRing >= 0 && firstAbi > lastRing, `ring's figures, then abi's: ${names.join(', ')}`);
+});
+
+test('an isolated suite that fails in its child process is reported as failed, not as empty figures', async () => {
+  await assert.rejects(runSuiteIsolated('no-such-suite', true), /benchmark suite no-such-suite failed \(exit code [1-9]/);
+  const ring = await runSuiteIsolated('ring', true);
+  assert.ok(ring.some((r) => r.name.startsWith('ring.') && r.value > 0), 'figures come back from the child');
 });

@@ -3,8 +3,7 @@
 // several suites run, each runs in a child process of its own (src/bench/suite.child.ts): measured
 // in one process, a suite's figures depended on the heap and JIT state the suites before it left.
 import os from 'node:os';
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { forkBenchChild } from '../../bench/child.js';
 import type { Command } from 'commander';
 import type { CommandModule } from '../command.js';
 import { ExitCode } from '../io.js';
@@ -43,11 +42,9 @@ export const BENCH_TARGETS: Record<string, { op: '<' | '>'; value: number; text:
 };
 
 /** Runs one suite in a child process of its own; rejects when it fails. */
-function runSuiteIsolated(name: string, quick: boolean): Promise<BenchResult[]> {
-  const ts = import.meta.url.endsWith('.ts');
-  const file = fileURLToPath(new URL(`../../bench/suite.child.${ts ? 'ts' : 'js'}`, import.meta.url));
+export function runSuiteIsolated(name: string, quick: boolean): Promise<BenchResult[]> {
   return new Promise((resolve, reject) => {
-    const child = fork(file, [name, quick ? '1' : '0'], { execArgv: ts ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkBenchChild('suite', [name, quick ? '1' : '0']);
     let results: BenchResult[] | undefined;
     child.once('message', (m) => { results = (m as { results: BenchResult[] }).results; });
     child.once('error', reject);
