@@ -9,7 +9,8 @@ import {
 } from '../abi/index.js';
 import { encodeNativeSqe } from '../abi/decode.js';
 import { decodePolicyBinary, encodePolicyBinary, type PolicyEngine } from '../engine/index.js';
-import { EmulatedKernel, CreateIoRing, CloseIoRing, runIoRingExploit } from '../kernel/index.js';
+import { EmulatedKernel, CreateIoRing, CloseIoRing, runIoRingExploit, BuildIoRingRegisterBuffers, SubmitIoRing, INFINITE } from '../kernel/index.js';
+import { buildRequest, readReg } from '../engine/testing.js';
 import { MonitorDriver } from './driver.js';
 import { decodeScanOutput, encodeClientEvent } from './payloads.js';
 import { decodeSnapshot } from './telemetry/index.js';
@@ -218,6 +219,37 @@ test('a Block on a corrupted ring quarantines it: RegBuffers is reset so closing
     CloseIoRing(ring!);
     assert.equal(t.kernel.bugchecks.length, 0, 'no bugcheck at teardown');
     assert.ok(events(t.driver).some((e) => e.type === 'RingQuarantined'));
+  } finally { t.done(); }
+});
+
+test('a submission blocked for its own registered-buffer references leaves a sound ring alone: no quarantine, its registrations kept, the next clean submission allowed', () => {
+  // Found by the IOCTL fuzz test: any device.sock client naming a ring could get it quarantined (its
+  // RegBuffers reset, every later submission refused) with one request referencing index >= count.
+  const t = setup();
+  try {
+    const p = t.kernel.createProcess({ imageName: 'app.exe' });
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    const buf = p.virtualAlloc(0x1000);
+    const info = p.virtualAlloc(0x1000);
+    p.writeU64(info, buf);
+    p.writeU32(info + 8n, 0x1000);
+    BuildIoRingRegisterBuffers(ring!, 1, info, 1);
+    SubmitIoRing(ring!, 1, INFINITE);
+    const obj = t.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
+    const regBuffers = t.kernel.memory.readU64(obj + BigInt(t.kernel.offsets.off.RegBuffers));
+    assert.notEqual(regBuffers, 0n);
+    const opts = { processId: p.pid, ioRingHandle: BigInt(ring!.handle) };
+    for (const sqe of [readReg(1), readReg(0, 0x800, 0x900)]) { // index past the count; offset + length past the buffer
+      const r = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([sqe], opts), 48, READER).output);
+      assert.equal(r.action, InterceptAction.Block);
+      assert.equal(r.reason, InterceptReason.RegBuffersCorrupted);
+    }
+    assert.equal(t.kernel.memory.readU64(obj + BigInt(t.kernel.offsets.off.RegBuffers)), regBuffers, 'RegBuffers untouched');
+    assert.equal(t.kernel.memory.readU64(obj + BigInt(t.kernel.offsets.off.RegBuffersCount)) & 0xffffffffn, 1n, 'RegBuffersCount untouched');
+    const clean = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(0, 0x800)], opts), 48, READER).output);
+    assert.equal(clean.actionName, 'Allow');
+    assert.ok(!events(t.driver).some((e) => e.type === 'RingQuarantined'));
+    assert.equal(t.driver.counters.quarantines, 0);
   } finally { t.done(); }
 });
 

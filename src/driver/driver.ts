@@ -274,7 +274,13 @@ export class MonitorDriver implements Device {
         d.wouldHaveBlocked = audit;
         explanation = `ring quarantined: ${rec.quarantineDetail}`;
       } else if (d.action === InterceptAction.Block && d.reason === InterceptReason.RegBuffersCorrupted && this.quarantine && ctx.regBuffers) {
-        this.quarantineRing(rec, obj, ctx.regBuffers, d.violationFlags);
+        // Only a ring whose kernel object is itself corrupted is neutralized. A submission can be
+        // blocked for RegBuffersCorrupted by its own SQEs (a registered index or offset out of range:
+        // an application bug the kernel would fail per operation); resetting a sound ring then would
+        // destroy its legitimate registrations, and any device.sock client naming the ring could do it.
+        const state = new FlagSink();
+        checkRegBufferState(ctx.regBuffers, CheckMode.Block, state);
+        if (state.flags !== 0) this.quarantineRing(rec, obj, ctx.regBuffers, state.flags);
       }
       if (d.action !== InterceptAction.Block) rec.opsValidated += v.operationCount;
     }
