@@ -1,13 +1,13 @@
 // The NtSubmitIoRing hook end to end (plan 6.2 INT-I01..I05) and defense in depth against the exploit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { EmulatedKernel, Workload, runIoRingExploit, CreateIoRing, BuildIoRingNop, BuildIoRingReadFile, SubmitIoRing, CloseIoRing, IoRingBufferRefFromPointer, IoRingHandleRefFromHandle, popCompletionFast, openFile, Access, FileDisposition } from '../kernel/index.js';
+import { EmulatedKernel, Workload, runIoRingExploit, CreateIoRing, BuildIoRingNop, BuildIoRingReadFile, BuildIoRingRegisterBuffers, SubmitIoRing, CloseIoRing, IoRingBufferRefFromPointer, IoRingBufferRefFromIndexAndOffset, IoRingHandleRefFromHandle, popCompletionFast, openFile, Access, FileDisposition, INFINITE } from '../kernel/index.js';
 import { MonitorDriver } from '../driver/driver.js';
 import { NtStatus, IoRingVersion, IoRingOp, hresultFromNt } from '../abi/index.js';
 import { startService } from '../service/index.js';
@@ -316,6 +316,60 @@ class FlakyDevice implements SyncDevice {
     return this.inner.ioctl(code, input, outLen, caller);
   }
 }
+
+/**
+ * An application with `n` registered buffers and a file of 0x41 bytes, after one legitimate
+ * registered read; `forge(k)` is the attacker's write: RegBuffers[k]->Address := the IORING_OBJECT.
+ */
+function largeRegistration(f: ReturnType<typeof fixture>, n: number, hooked: boolean) {
+  f.driver.engine.setPolicy(NO_RATE_LIMIT);
+  const p = f.kernel.createProcess({ imageName: 'app.exe' });
+  const hook = hooked ? installIntercept(p, { device: f.driver }) : undefined;
+  const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 64, 128);
+  const bufs = p.virtualAlloc(n * 0x1000);
+  const info = p.virtualAlloc(n * 16);
+  for (let i = 0; i < n; i++) { p.writeU64(info + BigInt(i * 16), bufs + BigInt(i * 0x1000)); p.writeU32(info + BigInt(i * 16 + 8), 0x1000); }
+  BuildIoRingRegisterBuffers(ring!, n, info, 1);
+  assert.equal(SubmitIoRing(ring!, 1, INFINITE), 0);
+  writeFileSync(join(f.dir, 'a.dat'), Buffer.alloc(0x1000, 0x41));
+  const file = IoRingHandleRefFromHandle(openFile(p, 'a.dat', Access.FILE_GENERIC_READ, FileDisposition.FILE_OPEN).handle);
+  const cqe = { userDataLo: 0, resultCode: 0, information: 0 };
+  while (popCompletionFast(ring!, cqe)) { /* registration */ }
+  BuildIoRingReadFile(ring!, file, IoRingBufferRefFromIndexAndOffset(n - 1, 0), 16, 0, 2);
+  assert.equal(SubmitIoRing(ring!, 1, INFINITE), 0, 'a legitimate read into the last registered buffer');
+  const obj = f.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
+  const array = f.kernel.memory.readU64(obj + BigInt(f.kernel.offsets.off.RegBuffers));
+  return {
+    p, ring: ring!, obj, hook, file,
+    forge(k: number): void {
+      const w = new Uint8Array(8);
+      new DataView(w.buffer).setBigUint64(0, obj, true);
+      const entry = f.kernel.memory.readU64(array + BigInt(k * 8));
+      assert.equal(f.kernel.vulnerableDriver.writeWhatWhere(p, entry + 0x20n, w), NtStatus.STATUS_SUCCESS); // IOP_MC_BUFFER_ENTRY.Address
+    },
+  };
+}
+
+test('a forged RegBuffers entry past the first 64 (RegBuffers[66] of 70) is blocked before the kernel writes through it; without the hook it is a kernel write', () => {
+  for (const hooked of [false, true]) {
+    const f = fixture();
+    try {
+      const a = largeRegistration(f, 70, hooked);
+      const before = f.kernel.memory.readU64(a.obj);
+      a.forge(66);
+      BuildIoRingReadFile(a.ring, a.file, IoRingBufferRefFromIndexAndOffset(66, 0), 8, 0, 3);
+      const st = SubmitIoRing(a.ring, 1, INFINITE);
+      const after = f.kernel.memory.readU64(a.obj);
+      if (!hooked) {
+        assert.equal(after, 0x4141414141414141n, 'the primitive is real: file bytes written over the IORING_OBJECT');
+        continue;
+      }
+      assert.equal(st, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED));
+      assert.equal(after, before, 'kernel memory untouched');
+      assert.equal(a.hook!.last.verdict.reason, 'RegBuffersCorrupted');
+    } finally { f.done(); }
+  }
+});
 
 test('driver unreachable: fail-open by default (allowed, DriverUnreachable delivered once the driver answers); fail-closed refuses', () => {
   const f = fixture();

@@ -253,6 +253,68 @@ test('a submission blocked for its own registered-buffer references leaves a sou
   } finally { t.done(); }
 });
 
+/** A ring with `n` registered 4 KiB user buffers; returns it and the kernel address of RegBuffers[k]'s MC entry. */
+function ringWithRegisteredBuffers(t: ReturnType<typeof setup>, n: number) {
+  const p = t.kernel.createProcess({ imageName: 'big.exe' });
+  const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+  const bufs = p.virtualAlloc(n * 0x1000);
+  const info = p.virtualAlloc(n * 16);
+  for (let i = 0; i < n; i++) {
+    p.writeU64(info + BigInt(i * 16), bufs + BigInt(i * 0x1000));
+    p.writeU32(info + BigInt(i * 16 + 8), 0x1000);
+  }
+  BuildIoRingRegisterBuffers(ring!, n, info, 1);
+  SubmitIoRing(ring!, 1, INFINITE);
+  const obj = t.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
+  const array = t.kernel.memory.readU64(obj + BigInt(t.kernel.offsets.off.RegBuffers));
+  const entry = (k: number): bigint => t.kernel.memory.readU64(array + BigInt(k * 8));
+  /** The attacker's write: RegBuffers[k]->Address := a kernel address (the IORING_OBJECT itself). */
+  const corrupt = (k: number): void => {
+    const w = new Uint8Array(8);
+    new DataView(w.buffer).setBigUint64(0, obj, true);
+    assert.equal(t.kernel.vulnerableDriver.writeWhatWhere(p, entry(k) + 0x20n, w), NtStatus.STATUS_SUCCESS); // IOP_MC_BUFFER_ENTRY.Address
+  };
+  return { p, ring: ring!, obj, corrupt };
+}
+
+test('A2 at validation reads every entry a submission references, also past the first 64: a corrupted RegBuffers[66] of a 70-buffer ring is blocked', () => {
+  // Before: the per-submission read covered entries 0..63 only, so a reference to entry 66 went
+  // through unchecked and the kernel wrote through the forged Address (reproduced in the hook test).
+  const t = setup();
+  try {
+    t.driver.engine.setPolicy({ name: 't', checks: { rateLimit: 'off' } });
+    const r = ringWithRegisteredBuffers(t, 70);
+    const opts = { processId: r.p.pid, ioRingHandle: BigInt(r.ring.handle) };
+    const ok = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(66), readReg(3), readReg(69)], opts), 48, READER).output);
+    assert.equal(ok.actionName, 'Allow', 'sound far references pass');
+    r.corrupt(66);
+    const untouched = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(65), readReg(69)], opts), 48, READER).output);
+    assert.equal(untouched.actionName, 'Allow', 'a submission that does not reference the forged entry is not refused for it');
+    const res = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(2), readReg(66)], opts), 48, READER).output);
+    assert.equal(res.actionName, 'Block');
+    assert.equal(res.reason, InterceptReason.RegBuffersCorrupted);
+    assert.ok(events(t.driver).some((e) => e.type === 'RingQuarantined'), 'a corrupted kernel object is neutralized');
+  } finally { t.done(); }
+});
+
+test('the A2 poll covers registrations past the first 64 entries with a rotating window: RegBuffers[190] of 200 is reported on the poll whose window holds it', () => {
+  const t = setup();
+  try {
+    const r = ringWithRegisteredBuffers(t, 200);
+    assert.equal(t.driver.scanNow().findings.length, 0, 'sound');
+    r.corrupt(190);
+    // Windows past the cap: [64, 128), [128, 192), [192, 200), then [64, ...) again; the first poll
+    // after the corruption continues from where the sound one left off.
+    const polls: number[] = [];
+    for (let i = 0; i < 4; i++) polls.push(t.driver.scanNow().findings.length);
+    assert.deepEqual(polls, [1, 0, 0, 0], 'found in the [128, 192) window, and reported once');
+    r.corrupt(100);
+    const later: number[] = [];
+    for (let i = 0; i < 4; i++) later.push(t.driver.scanNow().findings.length);
+    assert.equal(later.reduce((a, b) => a + b, 0), 1, 'a second corruption is a new finding within a full rotation');
+  } finally { t.done(); }
+});
+
 test('a kernel bugcheck (exploit without cleanup, no monitor blocking) is recorded as a Bugcheck event', () => {
   const t = setup();
   try {

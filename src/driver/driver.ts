@@ -7,13 +7,14 @@ import {
   InterceptRequestView, MON_INTERCEPT_RESPONSE_SIZE, MON_INTERCEPT_POLICY_SIZE, MON_IORING_HANDLE_INFO, MON_OFFSET_STATUS_OUTPUT,
   MON_INTERCEPT_BLACKLIST_ADD_INPUT, MON_RINGBUF_CONFIG_INPUT, IOP_MC_BUFFER_ENTRY, MON_NO_OP_INDEX, writeInterceptResponseBytes, isWin11MonError, Win11MonError,
   encodeStruct, hex64, IoRingOp, NT_IORING_OP_FLAG_REGISTERED_BUFFER, MsqWord, MON_REQUEST_SQE_WORD, MON_SERIALIZED_SQE_WORDS, u32Bytes, readU32LE,
+  MON_INTERCEPT_MAX_OPS_PER_SUBMIT,
 } from '../abi/index.js';
 import { PolicyEngine, Decision, CheckMode, REASON_TECHNIQUES, explainDecision, type RegBufferState, type SubmissionContext, type ViolationSink, type CheckId } from '../engine/index.js';
-import { checkRegBufferState } from '../engine/checks/regbuffers.js';
+import { checkRegBufferState, REGBUF_MAX_PLAUSIBLE_COUNT } from '../engine/checks/regbuffers.js';
 import type { EmulatedKernel } from '../kernel/index.js';
 import type { Device, DeviceCaller, IoctlResult } from './device.js';
 import { TelemetryRing, encodeSnapshot, encodeRingStats, ringSlotsForBytes, RING_SLOT_SIZE, type DecisionLayer } from './telemetry/index.js';
-import { readRegBufferState, neutralizeRegBuffers, REGBUF_SCAN_MAX_ENTRIES } from './regbuf-reader.js';
+import { readRegBufferState, neutralizeRegBuffers, REGBUF_SCAN_MAX_ENTRIES, type ReferencedEntries } from './regbuf-reader.js';
 import { RingRegistry, type RingRecord } from './ring-registry.js';
 import {
   MON_VERSION_OUTPUT_SIZE, MON_IORING_HANDLES_HEADER_SIZE, WIN11MON_CAPS, decodePostSubmit, MON_POST_SUBMIT_INPUT_SIZE, decodeHookNotify, decodeClientEvent, encodeScanOutput,
@@ -49,6 +50,8 @@ export interface IntegrityFinding {
   regBuffersCount: number;
   expectedCount: number;
   violationFlags: number;
+  /** The first corrupted RegBuffers entry, or -1 when the array pointer or the count is what is wrong. */
+  entryIndex: number;
   layer: 'integrity' | 'enumeration';
   quarantined: boolean;
 }
@@ -63,10 +66,21 @@ export interface ScanReport {
 /** Collects the flags of a ring-level RegBuffers check (A2 without a submission). */
 class FlagSink implements ViolationSink {
   flags = 0;
-  hit(_c: CheckId, _m: number, _r: number, _o: number, _e: number, flags: number): boolean {
+  /** The first hit's entry index (-1: the array pointer or count, not one entry). */
+  entry = -1;
+  hit(_c: CheckId, _m: number, _r: number, _o: number, entry: number, flags: number): boolean {
+    if (this.flags === 0) this.entry = entry;
     this.flags |= flags;
     return false;
   }
+}
+
+/** Sorts a[0, n) ascending and drops repeats in place; returns the distinct count. */
+function sortDistinct(a: Int32Array, n: number): number {
+  a.subarray(0, n).sort();
+  let k = 1;
+  for (let i = 1; i < n; i++) if (a[i] !== a[k - 1]) a[k++] = a[i]!;
+  return k;
 }
 
 const IOCTL_VALIDATE = Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!;
@@ -150,22 +164,59 @@ export class MonitorDriver implements Device {
     for (const rec of this.registry.rings.values()) {
       const obj = this.registry.object(rec);
       if (!obj) continue;
-      const state = readRegBufferState(this.kernel, obj, rec.expectedCount);
+      const window = this.pollWindow(rec, obj);
+      const windowStart = window.farCount > 0 ? window.far[0]! : -1;
+      const state = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, undefined, window);
       const sink = new FlagSink();
       checkRegBufferState(state, CheckMode.Block, sink);
-      if (sink.flags === 0) {
-        // A sound state: what is registered now is legitimate (the registration path wrote it).
+      // Each finding is reported once: for the array and its first 64 entries (read every poll) in
+      // lastFlags; for the windows past them (each read every few polls) in farFlags, by window start.
+      const layer = addedSet.has(rec) ? 'enumeration' : 'integrity';
+      if (sink.flags === 0 || sink.entry < REGBUF_SCAN_MAX_ENTRIES) {
+        if (sink.flags === 0) {
+          // A sound state: what is registered now is legitimate (the registration path wrote it).
+          rec.expectedCount = state.count;
+          if (windowStart >= 0) rec.farFlags?.delete(windowStart);
+        } else if (sink.flags !== rec.lastFlags) {
+          findings.push(this.reportFinding(rec, state, sink.flags, sink.entry, layer));
+        }
+        rec.lastFlags = sink.flags; // a finding here masks the window: its standing is left as it was
+      } else {
+        // The array and the first entries are sound; the corrupted entry is in this poll's window.
         rec.expectedCount = state.count;
         rec.lastFlags = 0;
-      } else if (sink.flags !== rec.lastFlags) {
-        rec.lastFlags = sink.flags;
-        const f = this.reportFinding(rec, state, sink.flags, addedSet.has(rec) ? 'enumeration' : 'integrity');
-        findings.push(f);
+        const far = (rec.farFlags ??= new Map<number, number>());
+        if (far.get(windowStart) !== sink.flags) {
+          far.set(windowStart, sink.flags);
+          findings.push(this.reportFinding(rec, state, sink.flags, sink.entry, layer));
+        }
       }
       if (this.checkBypass(rec, obj.hi, obj.lo)) bypass++;
     }
     return { ringsScanned: this.registry.rings.size, newRings: added.length, findings, bypassSuspected: bypass };
   }
+
+  /**
+   * The poll's window past the scan cap for one ring: REGBUF_SCAN_MAX_ENTRIES entries from the ring's
+   * cursor, which then moves on (back to the cap after the end), so that every entry of a large
+   * registration is read within a bounded number of polls at a bounded cost per poll.
+   */
+  private pollWindow(rec: RingRecord, obj: { hi: number; lo: number }): ReferencedEntries {
+    const w = this.window;
+    w.farCount = 0;
+    let count = 0;
+    try { count = this.kernel.memory.readU32(obj.hi, obj.lo + this.kernel.offsets.off.RegBuffersCount); } catch { return w; }
+    const cap = REGBUF_SCAN_MAX_ENTRIES;
+    const end = Math.min(count, REGBUF_MAX_PLAUSIBLE_COUNT); // a larger count is a finding by itself
+    if (end <= cap) { rec.scanCursor = cap; rec.farFlags = undefined; return w; }
+    const start = rec.scanCursor < cap || rec.scanCursor >= end ? cap : rec.scanCursor;
+    const n = Math.min(cap, end - start);
+    for (let i = 0; i < n; i++) w.far[w.farCount++] = start + i;
+    rec.scanCursor = start + n >= end ? cap : start + n;
+    return w;
+  }
+
+  private readonly window: ReferencedEntries = { near: null, far: new Int32Array(REGBUF_SCAN_MAX_ENTRIES), farCount: 0 };
 
   /** A1: re-enumerates when handle tables changed; every ring seen for the first time is announced. */
   private refreshRings(): RingRecord[] {
@@ -178,7 +229,7 @@ export class MonitorDriver implements Device {
     this.ring.emitRaw(6 /* MonEvent_IoRingHandleCreated */, handleEventPayload(rec), rec.pid);
   };
 
-  private reportFinding(rec: RingRecord, state: RegBufferState, flags: number, layer: 'integrity' | 'enumeration'): IntegrityFinding {
+  private reportFinding(rec: RingRecord, state: RegBufferState, flags: number, entryIndex: number, layer: 'integrity' | 'enumeration'): IntegrityFinding {
     this.counters.findings++;
     this.ring.emit('RegBuffersViolation', {
       objectAddress: { hi: rec.objectHi, lo: rec.objectLo },
@@ -192,7 +243,7 @@ export class MonitorDriver implements Device {
     }, rec.pid);
     return {
       pid: rec.pid, handle: rec.handle, objectAddress: hex64(rec.objectHi, rec.objectLo), regBuffersAddress: hex64(state.arrayAddressHi, state.arrayAddressLo),
-      regBuffersCount: state.count, expectedCount: state.expectedCount, violationFlags: flags, layer, quarantined: rec.quarantined,
+      regBuffersCount: state.count, expectedCount: state.expectedCount, violationFlags: flags, entryIndex, layer, quarantined: rec.quarantined,
     };
   }
 
@@ -298,21 +349,31 @@ export class MonitorDriver implements Device {
 
   /**
    * Which RegBuffers entries the request's READ/WRITE SQEs reference (registered-buffer flag 0x2,
-   * index in BufferAddress low); the per-submission A2 read is limited to these. Reused bitmap.
+   * index in BufferAddress low, as the kernel takes it); the per-submission A2 read is limited to
+   * these. Indexes below the scan cap go into a reused 0/1 map; the rare ones past it (a ring with
+   * more than 64 registered buffers) into a sorted, distinct list, so that every entry the kernel
+   * will dereference is read, however far into the array it lies.
    */
-  private referencedEntries(v: InterceptRequestView): Uint8Array {
-    const map = this.refMap;
+  private referencedEntries(v: InterceptRequestView): ReferencedEntries {
+    const refs = this.refs;
+    const map = refs.near!;
     map.fill(0);
+    const far = refs.far;
+    let farCount = 0;
     const w = v.words;
     for (let i = 0, b = MON_REQUEST_SQE_WORD, n = v.operationCount; i < n; i++, b += MON_SERIALIZED_SQE_WORDS) {
       const op = w[b + W_OP]!;
-      const lo = w[b + W_ADDR]!;
-      if ((op === IoRingOp.READ || op === IoRingOp.WRITE) && (w[b + W_FLAGS]! & NT_IORING_OP_FLAG_REGISTERED_BUFFER) !== 0 && w[b + W_ADDR + 1] === 0 && lo < REGBUF_SCAN_MAX_ENTRIES) map[lo] = 1;
+      if ((op !== IoRingOp.READ && op !== IoRingOp.WRITE) || (w[b + W_FLAGS]! & NT_IORING_OP_FLAG_REGISTERED_BUFFER) === 0) continue;
+      const index = w[b + W_ADDR]!;
+      if (index < REGBUF_SCAN_MAX_ENTRIES) map[index] = 1;
+      else if (index <= REGBUF_MAX_PLAUSIBLE_COUNT && farCount < far.length) far[farCount++] = index; // larger: past any sound count
     }
-    return map;
+    if (farCount > 1) farCount = sortDistinct(far, farCount);
+    refs.farCount = farCount;
+    return refs;
   }
 
-  private readonly refMap = new Uint8Array(REGBUF_SCAN_MAX_ENTRIES);
+  private readonly refs: ReferencedEntries = { near: new Uint8Array(REGBUF_SCAN_MAX_ENTRIES), far: new Int32Array(MON_INTERCEPT_MAX_OPS_PER_SUBMIT), farCount: 0 };
 
   private quarantineRing(rec: RingRecord, obj: { hi: number; lo: number; ownerPid: number }, state: RegBufferState, flags: number): void {
     const ring = this.kernel.getIoRing(rec.pid, rec.handle);

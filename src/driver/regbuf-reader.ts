@@ -56,21 +56,35 @@ function readMcEntry(m: MemoryView, hi: number, lo: number, e: RegBufferEntrySta
 }
 
 /**
+ * Which RegBuffers entries one submission references (the driver fills one per validation, reused):
+ * the kernel dereferences exactly these, so they are the ones A2 must read, wherever they lie.
+ */
+export interface ReferencedEntries {
+  /** 0/1 by index below REGBUF_SCAN_MAX_ENTRIES; null = read all of them (the A2 poll). */
+  near: Uint8Array | null;
+  /** Distinct indexes at or past the scan cap, ascending; [0, farCount) is meaningful. */
+  far: Int32Array;
+  farCount: number;
+}
+
+/**
  * The RegBuffers state of `ring` as the kernel holds it now. `expectedCount` is what the monitor
  * saw legitimately registered (-1 when unknown). Reads in the owner's context (KeStackAttachProcess
  * in a real driver), since a forged array lives in the owner's user space. `reuse` (the previous
  * state of the same ring) is refilled in place, entry objects included: a validation allocates nothing.
- * `only` (a 0/1 map by entry index) limits the full entry reads to the entries a submission
- * references — the ones the kernel will dereference; the others are left as empty, sound slots
- * (the A2 poll, which passes no map, reads them all). The array pointer and count are always read.
- * `ownerView` is the ring owner's kernel view when the caller holds it already (saves a lookup).
+ * The first min(count, maxEntries) entries form `entries`; `refs.near` limits their full reads to the
+ * ones a submission references (the others are left as empty, sound slots), and every entry in
+ * `refs.far` below the count is read into `far` — a submission's references past the cap, or the
+ * poll's rotating window. Without `refs` all of `entries` are read and `far` is empty. The array
+ * pointer and count are always read. `ownerView` is the ring owner's kernel view when the caller
+ * holds it already (saves a lookup).
  */
-export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES, reuse?: RegBufferState, only?: Uint8Array, ownerView?: MemoryView): RegBufferState {
+export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, expectedCount: number, maxEntries = REGBUF_SCAN_MAX_ENTRIES, reuse?: RegBufferState, refs?: ReferencedEntries, ownerView?: MemoryView): RegBufferState {
   const off = kernel.offsets.off;
   const format = kernel.offsets.regBuffersFormat === 'mc-entry-pointers' ? 'mc-entry' : 'buffer-info';
   const state: RegBufferState = reuse ?? {
     source: 'kernel', objectAddressHi: 0, objectAddressLo: 0, arrayAddressHi: 0, arrayAddressLo: 0,
-    count: 0, expectedCount: -1, format, entries: [], entriesTruncated: false,
+    count: 0, expectedCount: -1, format, entries: [], entriesTruncated: false, far: [], farIndex: [], farCount: 0,
   };
   const entries = state.entries;
   let used = 0;
@@ -82,6 +96,7 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
   state.expectedCount = expectedCount;
   state.format = format;
   state.entriesTruncated = false;
+  state.farCount = 0;
   let m: MemoryView;
   if (ownerView !== undefined) {
     m = ownerView;
@@ -109,38 +124,54 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
   if (state.arrayAddressHi !== 0 || state.arrayAddressLo !== 0) {
     const n = Math.min(state.count, maxEntries);
     state.entriesTruncated = state.count > maxEntries;
-    const stride = format === 'mc-entry' ? 8 : 16;
+    const near = refs?.near ?? null;
     for (let i = 0; i < n; i++) {
       const e = takeEntry(entries, used++);
-      if (only !== undefined && only[i] !== 1) {
+      if (near !== null && near[i] !== 1) {
         e.readable = true; // not referenced by this submission: an empty slot, not read
         continue;
       }
-      const hi = addHi(state.arrayAddressHi, state.arrayAddressLo, i * stride);
-      const lo = addLo(state.arrayAddressLo, i * stride);
-      try {
-        if (format === 'mc-entry') {
-          const p = m.readU64Parts(hi, lo);
-          readMcEntry(m, p.hi, p.lo, e);
-        } else {
-          e.entryAddressHi = hi;
-          e.entryAddressLo = lo;
-          const a = m.readU64Parts(hi, lo);
-          e.addressHi = a.hi;
-          e.addressLo = a.lo;
-          e.length = m.readU32(hi, lo + 8);
-          e.accessMode = 1;
-          e.readable = true;
-        }
-      } catch {
-        e.entryAddressHi = hi;
-        e.entryAddressLo = lo;
-        e.readable = false;
+      readEntryAt(m, state, i, e);
+    }
+    if (refs !== undefined) {
+      for (let j = 0; j < refs.farCount; j++) {
+        const i = refs.far[j]!;
+        if (i < n) continue;
+        if (i >= state.count) break; // ascending: the rest lie past the count (the engine flags those references)
+        const k = state.farCount++;
+        state.farIndex[k] = i;
+        readEntryAt(m, state, i, takeEntry(state.far, k));
       }
     }
   }
   entries.length = used;
   return state;
+}
+
+/** Reads RegBuffers[i] (the MC entry it points to, or the flat IORING_BUFFER_INFO) into `e`. */
+function readEntryAt(m: MemoryView, state: RegBufferState, i: number, e: RegBufferEntryState): void {
+  const stride = state.format === 'mc-entry' ? 8 : 16;
+  const hi = addHi(state.arrayAddressHi, state.arrayAddressLo, i * stride);
+  const lo = addLo(state.arrayAddressLo, i * stride);
+  try {
+    if (state.format === 'mc-entry') {
+      const p = m.readU64Parts(hi, lo);
+      readMcEntry(m, p.hi, p.lo, e);
+    } else {
+      e.entryAddressHi = hi;
+      e.entryAddressLo = lo;
+      const a = m.readU64Parts(hi, lo);
+      e.addressHi = a.hi;
+      e.addressLo = a.lo;
+      e.length = m.readU32(hi, lo + 8);
+      e.accessMode = 1;
+      e.readable = true;
+    }
+  } catch {
+    e.entryAddressHi = hi;
+    e.entryAddressLo = lo;
+    e.readable = false;
+  }
 }
 
 /** Writes RegBuffers = NULL, RegBuffersCount = 0 (the safe state teardown accepts); returns what was there. */

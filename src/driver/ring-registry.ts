@@ -34,6 +34,14 @@ export interface RingRecord {
   /** The RegBuffers state read at the last validation, reused so a validation allocates nothing. */
   regState: RegBufferState | undefined;
   /**
+   * Where the A2 poll's window over the entries past the scan cap starts next (each poll reads the
+   * first 64 entries and 64 more from here, so a ring with N registered buffers is covered whole
+   * within ceil((N - 64) / 64) polls).
+   */
+  scanCursor: number;
+  /** Flags of the standing A2 finding in each window past the first 64 entries, by window start (absent: sound). */
+  farFlags: Map<number, number> | undefined;
+  /**
    * The kernel object and its owner as `lookup` last confirmed them, and the kernel's handle
    * generation then: while no handle anywhere was created or closed, (pid, handle) still names them.
    */
@@ -94,7 +102,7 @@ export class RingRegistry {
   private newRecord(pid: number, handle: number, objectHi: number, objectLo: number, grantedAccess: number): RingRecord {
     return {
       pid, handle, objectHi, objectLo, grantedAccess, firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0,
-      quarantined: false, quarantineDetail: '', bypassReportedAt: 0, submitBaseline: 0, live: true, regState: undefined,
+      quarantined: false, quarantineDetail: '', bypassReportedAt: 0, submitBaseline: 0, live: true, regState: undefined, scanCursor: 0, farFlags: undefined,
       object: undefined, owner: undefined, confirmedGeneration: -1,
     };
   }

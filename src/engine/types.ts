@@ -39,9 +39,18 @@ export interface RegBufferState {
   expectedCount: number;
   /** >= build 22610: array of IOP_MC_BUFFER_ENTRY*; older builds: flat IORING_BUFFER_INFO. */
   format: 'mc-entry' | 'buffer-info';
-  /** The first min(count, cap) entries read. */
+  /** The first min(count, cap) entries (entry i at index i). */
   entries: RegBufferEntryState[];
+  /** count > the cap: entries past it are only those in `far`. */
   entriesTruncated: boolean;
+  /**
+   * Entries past the cap that were read as well, by ascending index (farIndex[i] is far[i]'s index):
+   * every one the submission references (the kernel dereferences exactly those), or the A2 poll's
+   * rotating window. Only the first farCount are meaningful: the arrays are reused.
+   */
+  far: RegBufferEntryState[];
+  farIndex: number[];
+  farCount: number;
 }
 
 /** Everything about a submission that is not in its bytes. The engine never reads a clock or the OS. */

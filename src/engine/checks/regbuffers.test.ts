@@ -66,3 +66,28 @@ test('a RegBuffersSnapshot extension decodes to a snapshot state (user-mode arra
   assert.equal(st.entries[0]!.length, 0x100);
   assert.equal(checkRegBufferState(st, 2, new RecordingSink()), false);
 });
+
+test('entries past the scan cap: a far entry is checked like any other, and a reference the state does not hold is unverifiable, never sound', () => {
+  // 100 registered, the first 64 in `entries`, entries 70 and 90 read into `far` (what a submission references).
+  const st = legitRegBuffers(100);
+  const all = st.entries;
+  const far = { ...st, entries: all.slice(0, 64), entriesTruncated: true, far: [all[70]!, mcEntry(0xffffa0000000f000n, KERNEL_ADDR, 0x1000)], farIndex: [70, 90], farCount: 2 };
+  let s = new RecordingSink(true);
+  assert.equal(checkRegBufferState(far, 2, s), true, 'the corrupted far entry 90 is a state finding');
+  assert.equal(s.hits[0]!.entryIndex, 90);
+  assert.equal(s.hits[0]!.flags, VF.REGBUF_KERNEL_BUFFER);
+  const sound = { ...far, far: [all[70]!, all[90]!] };
+  s = new RecordingSink(true);
+  assert.equal(checkRegBufferState(sound, 2, s), false);
+  assert.equal(checkRegisteredRef(70, 0, 0x1000, sound, 0, 2, s), false, 'a far reference within its entry');
+  assert.equal(checkRegisteredRef(90, 0x800, 0x1000, sound, 1, 2, s), true, 'a far reference past its entry');
+  assert.equal(s.hits[0]!.flags, VF.REGBUF_OFFSET_OUT_OF_RANGE);
+  s = new RecordingSink(true);
+  assert.equal(checkRegisteredRef(80, 0, 0x10, sound, 2, 2, s), true, 'entry 80 was never read');
+  assert.equal(s.hits[0]!.flags, VF.REGBUF_ACCESS_VIOLATION);
+  assert.equal(s.hits[0]!.entryIndex, 80);
+  // farCount bounds the reused arrays: a stale slot past it is not consulted.
+  s = new RecordingSink(true);
+  assert.equal(checkRegisteredRef(90, 0, 0x10, { ...sound, farCount: 1 }, 3, 2, s), true);
+  assert.equal(s.hits[0]!.flags, VF.REGBUF_ACCESS_VIOLATION);
+});

@@ -68,13 +68,15 @@ export function checkRegBufferState(s: RegBufferState, mode: number, sink: Viola
   let badLo = 0;
   const entries = s.entries;
   const n = entries.length < s.count ? entries.length : s.count;
-  for (let i = 0; i < n; i++) {
-    const e = entries[i]!;
+  for (let i = 0, all = n + s.farCount; i < all; i++) {
+    const far = i >= n;
+    if (far && s.farIndex[i - n]! >= s.count) continue;
+    const e = far ? s.far[i - n]! : entries[i]!;
     const ef = checkRegBufferEntry(e, s.format);
     if (ef !== 0) {
       flags |= ef;
       if (firstBad < 0) {
-        firstBad = i;
+        firstBad = far ? s.farIndex[i - n]! : i;
         const useEntryPtr = (ef & (VF.REGBUF_ENTRY_USERMODE | VF.REGBUF_ACCESS_VIOLATION)) !== 0;
         badHi = useEntryPtr ? e.entryAddressHi : e.addressHi;
         badLo = useEntryPtr ? e.entryAddressLo : e.addressLo;
@@ -96,13 +98,30 @@ export function checkRegisteredRef(index: number, offset: number, length: number
   if (index >= s.count) {
     return sink.hit('regBuffers', mode, InterceptReason.RegBuffersCorrupted, opIndex, index, VF.REGBUF_INDEX_OUT_OF_RANGE, 0, 0, index, s.count);
   }
-  if (index < s.entries.length) {
-    const e = s.entries[index]!;
-    if (e.readable && offset + length > e.length) {
-      return sink.hit('regBuffers', mode, InterceptReason.RegBuffersCorrupted, opIndex, index, VF.REGBUF_OFFSET_OUT_OF_RANGE, e.addressHi, e.addressLo, offset + length, e.length);
-    }
+  const e = index < s.entries.length ? s.entries[index]! : farEntry(s, index);
+  if (e === undefined) {
+    // The state does not hold the entry the kernel will dereference (a reader that did not read it):
+    // what cannot be verified is treated as unreadable, never as sound.
+    return sink.hit('regBuffers', mode, InterceptReason.RegBuffersCorrupted, opIndex, index, VF.REGBUF_ACCESS_VIOLATION, s.arrayAddressHi, s.arrayAddressLo, index, s.count);
+  }
+  if (e.readable && offset + length > e.length) {
+    return sink.hit('regBuffers', mode, InterceptReason.RegBuffersCorrupted, opIndex, index, VF.REGBUF_OFFSET_OUT_OF_RANGE, e.addressHi, e.addressLo, offset + length, e.length);
   }
   return false;
+}
+
+/** The entry at `index` among the state's far entries (binary search: farIndex is ascending), or undefined. */
+function farEntry(s: RegBufferState, index: number): RegBufferEntryState | undefined {
+  let lo = 0;
+  let hi = s.farCount - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = s.farIndex[mid]!;
+    if (at === index) return s.far[mid];
+    if (at < index) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /**
@@ -124,6 +143,6 @@ export function regBufferStateFromSnapshot(view: InterceptRequestView, payloadOf
   return {
     source: 'snapshot', objectAddressHi: 0, objectAddressLo: 0,
     arrayAddressLo: dv.getUint32(payloadOffset + 8, true), arrayAddressHi: dv.getUint32(payloadOffset + 12, true),
-    count, expectedCount: -1, format: 'buffer-info', entries, entriesTruncated: false,
+    count, expectedCount: -1, format: 'buffer-info', entries, entriesTruncated: false, far: [], farIndex: [], farCount: 0,
   };
 }
