@@ -268,11 +268,15 @@ function ringWithRegisteredBuffers(t: ReturnType<typeof setup>, n: number) {
   const obj = t.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
   const array = t.kernel.memory.readU64(obj + BigInt(t.kernel.offsets.off.RegBuffers));
   const entry = (k: number): bigint => t.kernel.memory.readU64(array + BigInt(k * 8));
-  /** The attacker's write: RegBuffers[k]->Address := a kernel address (the IORING_OBJECT itself). */
-  const corrupt = (k: number): void => {
+  /**
+   * The attacker's write: RegBuffers[k]->Address := a kernel address (the IORING_OBJECT, or the start
+   * of its page, which keeps the entry's Size plausible), and with `kernelMode` AccessMode := KernelMode.
+   */
+  const corrupt = (k: number, o: { aligned?: boolean; kernelMode?: boolean } = {}): void => {
     const w = new Uint8Array(8);
-    new DataView(w.buffer).setBigUint64(0, obj, true);
+    new DataView(w.buffer).setBigUint64(0, o.aligned ? obj & ~0xfffn : obj, true);
     assert.equal(t.kernel.vulnerableDriver.writeWhatWhere(p, entry(k) + 0x20n, w), NtStatus.STATUS_SUCCESS); // IOP_MC_BUFFER_ENTRY.Address
+    if (o.kernelMode) assert.equal(t.kernel.vulnerableDriver.writeWhatWhere(p, entry(k) + 0x2cn, new Uint8Array([0])), NtStatus.STATUS_SUCCESS); // .AccessMode
   };
   return { p, ring: ring!, obj, corrupt };
 }
@@ -294,6 +298,25 @@ test('A2 at validation reads every entry a submission references, also past the 
     assert.equal(res.actionName, 'Block');
     assert.equal(res.reason, InterceptReason.RegBuffersCorrupted);
     assert.ok(events(t.driver).some((e) => e.type === 'RingQuarantined'), 'a corrupted kernel object is neutralized');
+  } finally { t.done(); }
+});
+
+test('a pool MC entry rewritten to {Address: page-aligned kernel VA, AccessMode: KernelMode} in a user process\'s ring is blocked at validation and found by the poll', () => {
+  // Found by the enforcement property test: a KernelMode entry was taken as sound whatever its
+  // buffer, and a page-aligned Address keeps Size = 0x20 * (pages + 3) right, so nothing flagged it.
+  const t = setup();
+  try {
+    t.driver.engine.setPolicy({ name: 't', checks: { rateLimit: 'off' } });
+    const r = ringWithRegisteredBuffers(t, 4);
+    const opts = { processId: r.p.pid, ioRingHandle: BigInt(r.ring.handle) };
+    r.corrupt(2, { aligned: true, kernelMode: true });
+    const scan = t.driver.scanNow().findings;
+    assert.equal(scan.length, 1);
+    assert.equal(scan[0]!.entryIndex, 2);
+    const res = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(2)], opts), 48, READER).output);
+    assert.equal(res.actionName, 'Block');
+    assert.equal(res.reason, InterceptReason.RegBuffersCorrupted);
+    assert.equal(res.violationFlags & 0x110, 0x110, 'REGBUF_INVALID_STRUCTURE | REGBUF_KERNEL_BUFFER');
   } finally { t.done(); }
 });
 

@@ -6,6 +6,9 @@ import { IOP_MC_BUFFER_ENTRY, offsetOf } from '../abi/index.js';
 import type { RegBufferEntryState, RegBufferState } from '../engine/index.js';
 import { addHi, addLo, type EmulatedKernel, type IoRingObject, type MemoryView } from '../kernel/index.js';
 
+/** The System process's id on Windows: the only owner whose rings may hold KernelMode registrations. */
+const SYSTEM_PID = 4;
+
 /** How many RegBuffers entries A2 reads per ring (the C driver's cap is similar: a bounded scan). */
 export const REGBUF_SCAN_MAX_ENTRIES = 64;
 
@@ -84,7 +87,7 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
   const format = kernel.offsets.regBuffersFormat === 'mc-entry-pointers' ? 'mc-entry' : 'buffer-info';
   const state: RegBufferState = reuse ?? {
     source: 'kernel', objectAddressHi: 0, objectAddressLo: 0, arrayAddressHi: 0, arrayAddressLo: 0,
-    count: 0, expectedCount: -1, format, entries: [], entriesTruncated: false, far: [], farIndex: [], farCount: 0,
+    count: 0, expectedCount: -1, format, ownerUserMode: true, entries: [], entriesTruncated: false, far: [], farIndex: [], farCount: 0,
   };
   const entries = state.entries;
   let used = 0;
@@ -95,6 +98,7 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
   state.count = 0;
   state.expectedCount = expectedCount;
   state.format = format;
+  state.ownerUserMode = ring.ownerPid !== SYSTEM_PID;
   state.entriesTruncated = false;
   state.farCount = 0;
   let m: MemoryView;

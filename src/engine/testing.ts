@@ -153,7 +153,7 @@ export function legitRegBuffers(count: number): RegBufferState {
   return {
     source: 'kernel', objectAddressHi: 0xffffa000, objectAddressLo: 0x12340000,
     arrayAddressHi: count === 0 ? 0 : 0xffffa000, arrayAddressLo: count === 0 ? 0 : 0x00abc000,
-    count, expectedCount: count, format: 'mc-entry', entries, entriesTruncated: false, far: [], farIndex: [], farCount: 0,
+    count, expectedCount: count, format: 'mc-entry', ownerUserMode: true, entries, entriesTruncated: false, far: [], farIndex: [], farCount: 0,
   };
 }
 
@@ -166,7 +166,7 @@ export function exploitRegBuffers(target = KERNEL_ADDR): RegBufferState {
   return {
     source: 'kernel', objectAddressHi: 0xffffa000, objectAddressLo: 0x12340000,
     arrayAddressHi: 0, arrayAddressLo: 0x01000000,
-    count: 1, expectedCount: 0, format: 'mc-entry',
+    count: 1, expectedCount: 0, format: 'mc-entry', ownerUserMode: true,
     entries: [mcEntry(0x0000000002000000n, target, 0x1000, { size: 0x80 })],
     entriesTruncated: false, far: [], farIndex: [], farCount: 0,
   };

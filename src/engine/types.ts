@@ -39,6 +39,12 @@ export interface RegBufferState {
   expectedCount: number;
   /** >= build 22610: array of IOP_MC_BUFFER_ENTRY*; older builds: flat IORING_BUFFER_INFO. */
   format: 'mc-entry' | 'buffer-info';
+  /**
+   * The ring belongs to a user-mode process (not System): its buffers were registered through
+   * NtSubmitIoRing from user mode, so every MC entry's AccessMode is UserMode and its buffer was
+   * probed as a user buffer. A KernelMode entry there is forged (ioring-abi.md 5.2, invariant 4).
+   */
+  ownerUserMode: boolean;
   /** The first min(count, cap) entries (entry i at index i). */
   entries: RegBufferEntryState[];
   /** count > the cap: entries past it are only those in `far`. */

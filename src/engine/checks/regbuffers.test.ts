@@ -44,6 +44,11 @@ test('MC entry structure: Type, Size = 0x20*(pages+3), ReferenceCount, readabili
   assert.equal(checkRegBufferEntry(mcEntry(k, USER_BUF, 0x1000, { readable: false }), 'mc-entry'), VF.REGBUF_ACCESS_VIOLATION);
   assert.equal(checkRegBufferEntry(mcEntry(k, 0x00007fffffe00000n, 0x300000), 'mc-entry'), VF.REGBUF_BUFFER_RANGE);
   assert.equal(checkRegBufferEntry(mcEntry(k, KERNEL_ADDR, 0x1000, { accessMode: 0 }), 'mc-entry'), 0); // kernel-mode entries may describe kernel buffers
+  // ... but not in a user-mode process's ring, whose registrations all came from user mode: a pool
+  // entry rewritten to {AccessMode KernelMode, Address kernel} is the forgery.
+  assert.equal(checkRegBufferEntry(mcEntry(k, KERNEL_ADDR, 0x1000, { accessMode: 0 }), 'mc-entry', true), VF.REGBUF_INVALID_STRUCTURE | VF.REGBUF_KERNEL_BUFFER);
+  assert.equal(checkRegBufferEntry(mcEntry(k, USER_BUF, 0x1000, { accessMode: 0 }), 'mc-entry', true), VF.REGBUF_INVALID_STRUCTURE);
+  assert.equal(checkRegBufferEntry(mcEntry(k, USER_BUF, 0x1000), 'mc-entry', true), 0);
   assert.equal(checkRegBufferEntry(mcEntry(0n, 0n, 0), 'mc-entry'), 0); // empty slot
   assert.equal(checkRegBufferEntry(mcEntry(0n, KERNEL_ADDR, 0x1000), 'buffer-info'), VF.REGBUF_KERNEL_BUFFER);
 });

@@ -18,8 +18,13 @@ export function expectedMcEntrySize(addressLo: number, length: number): number {
   return 0x20 * (pages + 3);
 }
 
-/** ViolationFlags for one entry (0 when it is sound). */
-export function checkRegBufferEntry(e: RegBufferEntryState, format: RegBufferState['format']): number {
+/**
+ * ViolationFlags for one entry (0 when it is sound). `ownerUserMode`: the ring's owner is a user-mode
+ * process, so a KernelMode entry cannot have come from its registrations (AccessMode is the
+ * registering thread's PreviousMode): REGBUF_INVALID_STRUCTURE, and its buffer is held to the user
+ * rules (an attacker who rewrites a pool entry's Address and AccessMode is caught here).
+ */
+export function checkRegBufferEntry(e: RegBufferEntryState, format: RegBufferState['format'], ownerUserMode = false): number {
   let f = 0;
   if (format === 'mc-entry') {
     if (e.entryAddressHi === 0 && e.entryAddressLo === 0) return 0; // empty slot
@@ -28,6 +33,8 @@ export function checkRegBufferEntry(e: RegBufferEntryState, format: RegBufferSta
     if (e.type !== IOP_MC_BUFFER_ENTRY_TYPE || e.referenceCount < 1 || e.size !== expectedMcEntrySize(e.addressLo, e.length)) f |= VF.REGBUF_INVALID_STRUCTURE;
     if (e.accessMode === USER_MODE) {
       f |= userBufferFlags(e.addressHi, e.addressLo, e.length);
+    } else if (e.accessMode === KERNEL_MODE && ownerUserMode) {
+      f |= VF.REGBUF_INVALID_STRUCTURE | userBufferFlags(e.addressHi, e.addressLo, e.length);
     } else if (e.accessMode === KERNEL_MODE) {
       if (rangeWraps(e.addressHi, e.addressLo, e.length)) f |= VF.REGBUF_BUFFER_RANGE;
     } else {
@@ -72,7 +79,7 @@ export function checkRegBufferState(s: RegBufferState, mode: number, sink: Viola
     const far = i >= n;
     if (far && s.farIndex[i - n]! >= s.count) continue;
     const e = far ? s.far[i - n]! : entries[i]!;
-    const ef = checkRegBufferEntry(e, s.format);
+    const ef = checkRegBufferEntry(e, s.format, s.ownerUserMode);
     if (ef !== 0) {
       flags |= ef;
       if (firstBad < 0) {
@@ -143,6 +150,6 @@ export function regBufferStateFromSnapshot(view: InterceptRequestView, payloadOf
   return {
     source: 'snapshot', objectAddressHi: 0, objectAddressLo: 0,
     arrayAddressLo: dv.getUint32(payloadOffset + 8, true), arrayAddressHi: dv.getUint32(payloadOffset + 12, true),
-    count, expectedCount: -1, format: 'buffer-info', entries, entriesTruncated: false, far: [], farIndex: [], farCount: 0,
+    count, expectedCount: -1, format: 'buffer-info', ownerUserMode: true, entries, entriesTruncated: false, far: [], farIndex: [], farCount: 0,
   };
 }
