@@ -37,9 +37,11 @@ interface Sqe { op: 'read' | 'write' | 'nop'; registered: boolean; index: number
 /**
  * `focus` is the entry index the writes and the entries mostly aim at (slot/index -1 = the focus);
  * `alignedTarget` aims forged buffers at the start of a kernel page (a page-aligned Address keeps a
- * rewritten pool entry's Size plausible), else at the IORING_OBJECT itself.
+ * rewritten pool entry's Size plausible), else at the IORING_OBJECT itself. `lateHook`: the hook is
+ * installed after the ring was created and registered, so it does not know the ring's queue (the
+ * driver is asked about the ring object alone, header-only).
  */
-interface Case { alignedTarget: boolean; build: number; registered: number; focus: number; forged: Forged[]; writes: Write[]; sqes: Sqe[] }
+interface Case { alignedTarget: boolean; lateHook: boolean; build: number; registered: number; focus: number; forged: Forged[]; writes: Write[]; sqes: Sqe[] }
 
 const forgedArb: fc.Arbitrary<Forged> = fc.record({
   kernelTarget: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, fc.constant(false)), accessMode: fc.constantFrom<0 | 1>(0, 1), plausible: fc.boolean(), length: fc.constantFrom(0x100, 0x1000, 0x10000),
@@ -58,6 +60,7 @@ const sqeArb: fc.Arbitrary<Sqe> = fc.record({
 });
 const randomCase: fc.Arbitrary<Case> = fc.record({
   alignedTarget: fc.boolean(),
+  lateHook: fc.boolean(),
   build: fc.constantFrom(22621, 26100, 22000),
   registered: fc.constantFrom(0, 1, 4, 70),
   focus: fc.oneof(fc.nat(5), fc.integer({ min: 60, max: 72 })),
@@ -100,7 +103,7 @@ function runCase(c: Case, hooked: boolean): number {
       return transfer(view, f, write, hi, lo, length, ...rest);
     };
     const p = kernel.createProcess({ imageName: 'attacker.exe' });
-    if (hooked) installIntercept(p, { device: driver });
+    if (hooked && !c.lateHook) installIntercept(p, { device: driver });
     const { ring } = CreateIoRing(p, Math.min(IoRingVersion.V3, kernel.capabilities.maxVersion), { required: 0, advisory: 0 }, 64, 128);
     writeFileSync(join(dir, 'f.dat'), Buffer.alloc(0x20000, 0x41));
     const file = IoRingHandleRefFromHandle(openFile(p, 'f.dat', Access.FILE_GENERIC_READ | Access.FILE_GENERIC_WRITE, FileDisposition.FILE_OPEN).handle);
@@ -117,6 +120,7 @@ function runCase(c: Case, hooked: boolean): number {
       SubmitIoRing(ring!, 1, INFINITE);
       while (popCompletionFast(ring!, cqe)) { /* drain */ }
     }
+    if (hooked && c.lateHook) installIntercept(p, { device: driver });
     const obj = kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
     const off = kernel.offsets.off;
     const kernelTarget = c.alignedTarget ? obj & ~0xfffn : obj;

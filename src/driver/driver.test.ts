@@ -294,10 +294,26 @@ test('A2 at validation reads every entry a submission references, also past the 
     r.corrupt(66);
     const untouched = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(65), readReg(69)], opts), 48, READER).output);
     assert.equal(untouched.actionName, 'Allow', 'a submission that does not reference the forged entry is not refused for it');
+    // A header-only request (the hook cannot see this ring's queue) could be followed by any entry:
+    // every registered entry is read. Asked before the submission that names entry 66.
+    const headerOnly = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([], opts), 48, READER).output);
+    assert.equal(headerOnly.actionName, 'Block');
+    assert.equal(headerOnly.reason, InterceptReason.RegBuffersCorrupted);
+    assert.ok(events(t.driver).some((e) => e.type === 'RingQuarantined'), 'a corrupted kernel object is neutralized');
     const res = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(2), readReg(66)], opts), 48, READER).output);
+    assert.equal(res.actionName, 'Block', 'and the quarantined ring stays refused');
+  } finally { t.done(); }
+});
+
+test('a submission naming RegBuffers[66] of a forged 70-entry ring is blocked by its own reference (no header-only read first)', () => {
+  const t = setup();
+  try {
+    t.driver.engine.setPolicy({ name: 't', checks: { rateLimit: 'off' } });
+    const r = ringWithRegisteredBuffers(t, 70);
+    r.corrupt(66);
+    const res = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(2), readReg(66)], { processId: r.p.pid, ioRingHandle: BigInt(r.ring.handle) }), 48, READER).output);
     assert.equal(res.actionName, 'Block');
     assert.equal(res.reason, InterceptReason.RegBuffersCorrupted);
-    assert.ok(events(t.driver).some((e) => e.type === 'RingQuarantined'), 'a corrupted kernel object is neutralized');
   } finally { t.done(); }
 });
 

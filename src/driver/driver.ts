@@ -83,6 +83,8 @@ function sortDistinct(a: Int32Array, n: number): number {
   return k;
 }
 
+/** Read every RegBuffers entry (a header-only request: the submission's entries are unknown). */
+const ALL_ENTRIES: ReferencedEntries = Object.freeze({ near: null, far: new Int32Array(0), farCount: 0, all: true });
 const IOCTL_VALIDATE = Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!;
 const IOCTL_POST_SUBMIT = Ioctl.IOCTL_MONITOR_INTERCEPT_POST_SUBMIT!;
 const { OpCode: W_OP, Flags: W_FLAGS, BufferAddress: W_ADDR } = MsqWord;
@@ -216,7 +218,7 @@ export class MonitorDriver implements Device {
     return w;
   }
 
-  private readonly window: ReferencedEntries = { near: null, far: new Int32Array(REGBUF_SCAN_MAX_ENTRIES), farCount: 0 };
+  private readonly window: ReferencedEntries = { near: null, far: new Int32Array(REGBUF_SCAN_MAX_ENTRIES), farCount: 0, all: false };
 
   /** A1: re-enumerates when handle tables changed; every ring seen for the first time is announced. */
   private refreshRings(): RingRecord[] {
@@ -310,7 +312,12 @@ export class MonitorDriver implements Device {
     ctx.processId = v.processId;
     ctx.imageName = proc?.imageName ?? '';
     ctx.imagePath = ctx.imageName;
-    ctx.regBuffers = rec && obj ? (rec.regState = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, rec.regState, this.referencedEntries(v), proc !== undefined && proc.pid === obj.ownerPid ? proc.kernelView : undefined)) : null;
+    const ownerView = proc !== undefined && obj !== undefined && proc.pid === obj.ownerPid ? proc.kernelView : undefined;
+    if (!rec || !obj) ctx.regBuffers = null;
+    // A request without entries (the hook does not know this ring's queue) may be followed by any
+    // entry the kernel finds there: every registered entry is read, into a state not kept (it can be large).
+    else if (v.operationCount === 0) ctx.regBuffers = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, undefined, ALL_ENTRIES, ownerView);
+    else ctx.regBuffers = rec.regState = readRegBufferState(this.kernel, obj, rec.expectedCount, REGBUF_SCAN_MAX_ENTRIES, rec.regState, this.referencedEntries(v), ownerView);
     ctx.handleKnown = obj !== undefined;
     this.engine.validate(v, ctx, d);
     let explanation = '';
@@ -373,7 +380,7 @@ export class MonitorDriver implements Device {
     return refs;
   }
 
-  private readonly refs: ReferencedEntries = { near: new Uint8Array(REGBUF_SCAN_MAX_ENTRIES), far: new Int32Array(MON_INTERCEPT_MAX_OPS_PER_SUBMIT), farCount: 0 };
+  private readonly refs: ReferencedEntries = { near: new Uint8Array(REGBUF_SCAN_MAX_ENTRIES), far: new Int32Array(MON_INTERCEPT_MAX_OPS_PER_SUBMIT), farCount: 0, all: false };
 
   private quarantineRing(rec: RingRecord, obj: { hi: number; lo: number; ownerPid: number }, state: RegBufferState, flags: number): void {
     const ring = this.kernel.getIoRing(rec.pid, rec.handle);

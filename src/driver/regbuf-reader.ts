@@ -4,6 +4,7 @@
 // scan goes on, it never throws.
 import { IOP_MC_BUFFER_ENTRY, offsetOf } from '../abi/index.js';
 import type { RegBufferEntryState, RegBufferState } from '../engine/index.js';
+import { REGBUF_MAX_PLAUSIBLE_COUNT } from '../engine/checks/regbuffers.js';
 import { addHi, addLo, type EmulatedKernel, type IoRingObject, type MemoryView } from '../kernel/index.js';
 
 /** The System process's id on Windows: the only owner whose rings may hold KernelMode registrations. */
@@ -68,6 +69,12 @@ export interface ReferencedEntries {
   /** Distinct indexes at or past the scan cap, ascending; [0, farCount) is meaningful. */
   far: Int32Array;
   farCount: number;
+  /**
+   * Every entry below the count (up to REGBUF_MAX_PLAUSIBLE_COUNT) is read into `far`, whatever
+   * `far` says: for a submission whose entries are unknown (a header-only request for a ring the
+   * hook cannot read the queue of), any registered entry may be the one the kernel dereferences.
+   */
+  all: boolean;
 }
 
 /**
@@ -137,7 +144,13 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
       }
       readEntryAt(m, state, i, e);
     }
-    if (refs !== undefined) {
+    if (refs !== undefined && refs.all) {
+      for (let i = n, end = Math.min(state.count, REGBUF_MAX_PLAUSIBLE_COUNT); i < end; i++) {
+        const k = state.farCount++;
+        state.farIndex[k] = i;
+        readEntryAt(m, state, i, takeEntry(state.far, k));
+      }
+    } else if (refs !== undefined) {
       for (let j = 0; j < refs.farCount; j++) {
         const i = refs.far[j]!;
         if (i < n) continue;
