@@ -86,8 +86,13 @@ const shapedCase: fc.Arbitrary<Case> = fc.tuple(randomCase, fc.boolean(), fc.arr
 });
 const caseArb: fc.Arbitrary<Case> = fc.oneof({ arbitrary: randomCase, weight: 2 }, shapedCase);
 
-/** Runs one case; returns how many transfers touched kernel space. */
-function runCase(c: Case, hooked: boolean): number {
+/**
+ * Runs one case; returns how many transfers touched kernel space, and, unhooked, how many A2
+ * findings the driver's polls reported between the attacker's writes and the submission (a poll
+ * runs once after the legitimate registration, as the service's timer would, and then as many
+ * times as a full rotation of its window over the entries takes).
+ */
+function runCase(c: Case, hooked: boolean): { kernelTransfers: number; findings: number } {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-enf-'));
   const kernel = new EmulatedKernel({ build: c.build, dataDir: dir, realFlush: false });
   const driver = new MonitorDriver({ kernel });
@@ -121,6 +126,7 @@ function runCase(c: Case, hooked: boolean): number {
       while (popCompletionFast(ring!, cqe)) { /* drain */ }
     }
     if (hooked && c.lateHook) installIntercept(p, { device: driver });
+    if (!hooked) driver.scanNow();
     const obj = kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
     const off = kernel.offsets.off;
     const kernelTarget = c.alignedTarget ? obj & ~0xfffn : obj;
@@ -184,8 +190,14 @@ function runCase(c: Case, hooked: boolean): number {
       else if (s.op === 'write' && canWrite) BuildIoRingWriteFile(ring!, file, buf, s.length, 0, 0, ud++);
       else BuildIoRingReadFile(ring!, file, buf, s.length, 0, ud++);
     }
+    let findings = 0;
+    if (!hooked) {
+      const count = kernel.memory.readU64(obj + BigInt(off.RegBuffersCount)) & 0xffffffffn;
+      const polls = count > 0x10000n ? 1 : 1 + Math.ceil(Math.max(0, Number(count) - 64) / 64); // a rotation of the window
+      for (let i = 0; i < polls; i++) findings += driver.scanNow().findings.length;
+    }
     SubmitIoRing(ring!, 0, 0); // hooked: through the hook; a Block leaves the entries unexecuted
-    return kernelTransfers;
+    return { kernelTransfers, findings };
   } finally {
     driver.close();
     kernel.close();
@@ -193,13 +205,17 @@ function runCase(c: Case, hooked: boolean): number {
   }
 }
 
-test('enforcing, no forged registered-buffer state and no submitted entries make the kernel read or write kernel memory; unhooked, the same cases often do', () => {
+test('enforcing, no forged registered-buffer state and no submitted entries make the kernel read or write kernel memory; unhooked, the same cases often do, and the A2 polls before the submission reported each of them', () => {
   let exploitable = 0;
   let cases = 0;
   fc.assert(fc.property(caseArb, (c) => {
     cases++;
-    if (runCase(c, false) > 0) exploitable++;
-    assert.equal(runCase(c, true), 0, 'a kernel-space transfer passed the hook');
+    const plain = runCase(c, false);
+    if (plain.kernelTransfers > 0) {
+      exploitable++;
+      assert.ok(plain.findings > 0, 'without the hook the kernel touched kernel memory, but no A2 poll before it reported the state');
+    }
+    assert.equal(runCase(c, true).kernelTransfers, 0, 'a kernel-space transfer passed the hook');
   }), { numRuns: Number(process.env.WIN11MON_FUZZ_RUNS ?? 200) });
   // The generator must really produce the primitive, or the property above holds vacuously.
   assert.ok(exploitable >= cases / 8, `only ${exploitable} of ${cases} cases reached kernel memory without the hook`);

@@ -209,7 +209,8 @@ export class MonitorDriver implements Device {
     let count = 0;
     try { count = this.kernel.memory.readU32(obj.hi, obj.lo + this.kernel.offsets.off.RegBuffersCount); } catch { return w; }
     const cap = REGBUF_SCAN_MAX_ENTRIES;
-    const end = Math.min(count, REGBUF_MAX_PLAUSIBLE_COUNT); // a larger count is a finding by itself
+    if (count > REGBUF_MAX_PLAUSIBLE_COUNT) return w; // a finding by itself: no window needed
+    const end = count;
     if (end <= cap) { rec.scanCursor = cap; rec.farFlags = undefined; return w; }
     const start = rec.scanCursor < cap || rec.scanCursor >= end ? cap : rec.scanCursor;
     const n = Math.min(cap, end - start);

@@ -145,7 +145,8 @@ export function readRegBufferState(kernel: EmulatedKernel, ring: IoRingObject, e
       readEntryAt(m, state, i, e);
     }
     if (refs !== undefined && refs.all) {
-      for (let i = n, end = Math.min(state.count, REGBUF_MAX_PLAUSIBLE_COUNT); i < end; i++) {
+      // A count past the plausible bound is a finding by itself: reading 64 Ki entries adds nothing.
+      for (let i = n, end = state.count > REGBUF_MAX_PLAUSIBLE_COUNT ? 0 : state.count; i < end; i++) {
         const k = state.farCount++;
         state.farIndex[k] = i;
         readEntryAt(m, state, i, takeEntry(state.far, k));
