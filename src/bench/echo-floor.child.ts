@@ -8,6 +8,9 @@ const path = process.argv[2]!;
 rmSync(path, { force: true });
 const server = createServer((s) => { s.on('data', (c) => s.write(c)); s.on('error', () => {}); });
 server.listen(path, () => process.send!({ path }));
-process.on('message', (m) => { if (m === 'stop') server.close(() => process.disconnect()); });
+process.on('message', (m) => {
+  if (m === 'cpu') process.send!({ type: 'cpu', usage: process.cpuUsage() }); // CPU accounting rows (see cpuOf in service.bench.ts)
+  else if (m === 'stop') server.close(() => process.disconnect());
+});
 // A bench killed before it could say stop must not leave this server running.
 process.on('disconnect', () => { server.close(); process.exit(0); });

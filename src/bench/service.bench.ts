@@ -43,6 +43,22 @@ export async function run(opts: { quick: boolean }): Promise<Array<{ name: strin
 }
 
 
+/** CPU time (user + system, µs) the child has used so far: asked over IPC ('cpu'), answered with process.cpuUsage(). */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: unknown): void => {
+      const r = m as { type?: string; usage?: NodeJS.CpuUsage };
+      if (r?.type !== 'cpu' || !r.usage) return;
+      child.off('message', on);
+      resolve(r.usage.user + r.usage.system);
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
+const ownCpu = (): number => { const u = process.cpuUsage(); return u.user + u.system; };
+
 async function stopChild(child: ChildProcess): Promise<void> {
   await new Promise<void>((resolve) => {
     child.removeAllListeners('exit');
@@ -58,7 +74,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
  * 4-SQE request's size), against a bare echo server in another process — the best any service over a
  * Unix socket can do here. Returns one round trip as a function, and a stop.
  */
-async function startFloor(dir: string): Promise<{ roundTrip: () => Promise<void>; stop: () => Promise<void> }> {
+async function startFloor(dir: string): Promise<{ roundTrip: () => Promise<void>; cpu: () => Promise<number>; stop: () => Promise<void> }> {
   const child = forkBenchChild('echo-floor', [join(dir, 'echo.sock')]);
   const { path } = await new Promise<{ path: string }>((resolve, reject) => {
     child.once('error', reject);
@@ -74,6 +90,7 @@ async function startFloor(dir: string): Promise<{ roundTrip: () => Promise<void>
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
   return {
     roundTrip: () => new Promise<void>((resolve) => { want += msg.byteLength; wake = resolve; socket.write(msg); }),
+    cpu: () => cpuOf(child),
     stop: async () => { socket.destroy(); await stopChild(child); },
   };
 }
@@ -132,6 +149,9 @@ async function validate(opts: { quick: boolean }): Promise<Array<{ name: string;
   const out: Array<{ name: string; value: number; unit: string }> = [];
   const all: number[] = [];
   const floorLat: number[] = [];
+  // CPU per request on each side (user + system): where a lockstep round trip's time goes, and what
+  // bounds throughput once one side is saturated. µs accumulated over the timed blocks only.
+  const cpu = { serviceC1: 0, clientC1: 0, nC1: 0, serviceC16: 0, clientC16: 0, nC16: 0, echoServer: 0, echoClient: 0, nEcho: 0 };
   let best = 0;
   let floorRig: Awaited<ReturnType<typeof startFloor>> | undefined;
   try {
@@ -167,6 +187,8 @@ async function validate(opts: { quick: boolean }): Promise<Array<{ name: string;
       const warmFloor = clients === 1 ? warm : 0; // the floor gets the same warm-up
       for (let i = 0; i < warmFloor; i++) await floorRig.roundTrip();
       for (let blk = 0; blk < blocks; blk++) {
+        const s0 = await cpuOf(child);
+        const c0 = ownCpu();
         const t0 = performance.now();
         await Promise.all(ts.map(async (t) => {
           for (let i = 0; i < perBlock; i++) {
@@ -177,12 +199,22 @@ async function validate(opts: { quick: boolean }): Promise<Array<{ name: string;
           }
         }));
         busyMs += performance.now() - t0;
+        const c1 = ownCpu();
+        const s1 = await cpuOf(child);
+        if (clients === 1) { cpu.serviceC1 += s1 - s0; cpu.clientC1 += c1 - c0; cpu.nC1 += perBlock; }
+        if (clients === 16) { cpu.serviceC16 += s1 - s0; cpu.clientC16 += c1 - c0; cpu.nC16 += perBlock * clients; }
         if (clients === 1) {
+          const e0 = await floorRig.cpu();
+          const f0 = ownCpu();
           for (let i = 0; i < perBlock; i++) {
             const s = performance.now();
             await floorRig.roundTrip();
             floorLat.push((performance.now() - s) * 1000);
           }
+          const f1 = ownCpu();
+          cpu.echoServer += (await floorRig.cpu()) - e0;
+          cpu.echoClient += f1 - f0;
+          cpu.nEcho += perBlock;
         }
       }
       // Every answer must be the Allow this clean submission deserves: a bench that measured Block
@@ -236,6 +268,15 @@ async function validate(opts: { quick: boolean }): Promise<Array<{ name: string;
     { name: 'service.validate.p50', value: pct(all, 0.5), unit: 'µs' },
     { name: 'service.validate.p99', value: pct(all, 0.99), unit: 'µs' },
     { name: 'service.validate.throughput', value: best, unit: 'validations/s' },
+  );
+  const per = (us: number, n: number): number => Math.round((us / Math.max(1, n)) * 100) / 100;
+  out.push(
+    { name: 'service.validate.cpu_us.service.c1', value: per(cpu.serviceC1, cpu.nC1), unit: 'µs/validation' },
+    { name: 'service.validate.cpu_us.client.c1', value: per(cpu.clientC1, cpu.nC1), unit: 'µs/validation' },
+    { name: 'service.validate.cpu_us.service.c16', value: per(cpu.serviceC16, cpu.nC16), unit: 'µs/validation' },
+    { name: 'service.validate.cpu_us.client.c16', value: per(cpu.clientC16, cpu.nC16), unit: 'µs/validation' },
+    { name: 'service.floor.node_echo.cpu_us.server', value: per(cpu.echoServer, cpu.nEcho), unit: 'µs/round trip' },
+    { name: 'service.floor.node_echo.cpu_us.client', value: per(cpu.echoClient, cpu.nEcho), unit: 'µs/round trip' },
   );
   return out;
 }

@@ -18,6 +18,7 @@ const p = kernel.createProcess({ imageName: 'bench.exe' });
 const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 64, 128);
 const svc = await startService({ socketDir, device: driver });
 process.on('message', async (m: string) => {
+  if (m === 'cpu') { process.send!({ type: 'cpu', usage: process.cpuUsage() }); return; } // CPU accounting rows (cpuOf in service.bench.ts)
   if (m !== 'stop') return;
   await svc.close();
   driver.close();
