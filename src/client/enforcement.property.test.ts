@@ -32,7 +32,8 @@ type Write =
 /** A forged entry in the attacker's memory (MC format: an IOP_MC_BUFFER_ENTRY; flat: IORING_BUFFER_INFO). */
 interface Forged { kernelTarget: boolean; accessMode: 0 | 1; plausible: boolean; length: number }
 
-interface Sqe { op: 'read' | 'write' | 'nop'; registered: boolean; index: number; offset: number; length: number; rawKernel: boolean }
+/** 'register': REGISTER_BUFFERS of two buffers (the second a kernel address when rawKernel), which later entries then name. */
+interface Sqe { op: 'read' | 'write' | 'nop' | 'register'; registered: boolean; index: number; offset: number; length: number; rawKernel: boolean }
 
 /**
  * `focus` is the entry index the writes and the entries mostly aim at (slot/index -1 = the focus);
@@ -54,7 +55,7 @@ const writeArb: fc.Arbitrary<Write> = fc.oneof(
   fc.record({ kind: fc.constant('entry-field' as const), slot: fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, fc.nat(75)), field: fc.constantFrom('Address' as const, 'AccessMode' as const, 'Length' as const, 'Size' as const), kernelValue: fc.boolean() }),
 );
 const sqeArb: fc.Arbitrary<Sqe> = fc.record({
-  op: fc.oneof({ arbitrary: fc.constantFrom('read' as const, 'write' as const), weight: 4 }, fc.constant('nop' as const)),
+  op: fc.oneof({ arbitrary: fc.constantFrom('read' as const, 'write' as const), weight: 6 }, fc.constant('nop' as const), fc.constant('register' as const)),
   registered: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, fc.constant(false)), index: fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, fc.nat(76)),
   offset: fc.constantFrom(0, 0x10, 0x800), length: fc.constantFrom(8, 0x100, 0x1000), rawKernel: fc.boolean(),
 });
@@ -186,7 +187,12 @@ function runCase(c: Case, hooked: boolean): { kernelTransfers: number; findings:
     let ud = 100;
     for (const s of c.sqes) {
       const buf = s.registered ? IoRingBufferRefFromIndexAndOffset(at(s.index), s.offset) : IoRingBufferRefFromPointer(s.rawKernel ? kernelTarget : userBuf);
-      if (s.op === 'nop') BuildIoRingNop(ring!, ud++);
+      if (s.op === 'register') {
+        const info = p.virtualAlloc(0x1000);
+        p.writeU64(info, userBuf); p.writeU32(info + 8n, 0x1000);
+        p.writeU64(info + 16n, s.rawKernel ? kernelTarget : userBuf + 0x1000n); p.writeU32(info + 24n, 0x1000);
+        BuildIoRingRegisterBuffers(ring!, 2, info, ud++);
+      } else if (s.op === 'nop') BuildIoRingNop(ring!, ud++);
       else if (s.op === 'write' && canWrite) BuildIoRingWriteFile(ring!, file, buf, s.length, 0, 0, ud++);
       else BuildIoRingReadFile(ring!, file, buf, s.length, 0, ud++);
     }

@@ -95,6 +95,38 @@ for (const build of [22000, 22621, 26100]) {
   });
 }
 
+test('INT-I01 an application that registers buffers and uses them in the same submission gets the same completions with the hook', () => {
+  // Was blocked as RegBuffersCorrupted (index past the current count) before the engine followed
+  // registrations within a submission; the driver would also have quarantined the ring.
+  const results: string[][] = [];
+  for (const hooked of [false, true]) {
+    const f = fixture();
+    try {
+      f.driver.engine.setPolicy(NO_RATE_LIMIT);
+      const p = f.kernel.createProcess({ imageName: 'app.exe' });
+      const hook = hooked ? installIntercept(p, { device: f.driver }) : undefined;
+      const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+      const buf = p.virtualAlloc(0x2000);
+      const info = p.virtualAlloc(0x1000);
+      p.writeU64(info, buf); p.writeU32(info + 8n, 0x1000);
+      p.writeU64(info + 16n, buf + 0x1000n); p.writeU32(info + 24n, 0x1000);
+      writeFileSync(join(f.dir, 'a.dat'), Buffer.alloc(0x1000, 0x41));
+      const file = IoRingHandleRefFromHandle(openFile(p, 'a.dat', Access.FILE_GENERIC_READ, FileDisposition.FILE_OPEN).handle);
+      BuildIoRingRegisterBuffers(ring!, 2, info, 1);
+      BuildIoRingReadFile(ring!, file, IoRingBufferRefFromIndexAndOffset(1, 0x10), 0x100, 0, 2);
+      const st = SubmitIoRing(ring!, 2, INFINITE);
+      const cqe = { userDataLo: 0, resultCode: 0, information: 0 };
+      const out = [`status ${st}`];
+      while (popCompletionFast(ring!, cqe)) out.push(`${cqe.userDataLo}:${cqe.resultCode}:${cqe.information}`);
+      out.push(`byte ${p.read(buf + 0x1010n, 1)[0]}`);
+      results.push(out);
+      if (hook) assert.equal(hook.stats.blocked, 0);
+    } finally { f.done(); }
+  }
+  assert.deepEqual(results[1], results[0]);
+  assert.deepEqual(results[0], ['status 0', '1:0:0', '2:0:256', 'byte 65']);
+});
+
 test('INT-I02 without quarantine the same blocked, uncleaned ring bugchecks at teardown (why the driver neutralizes it)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-int-'));
   const kernel = new EmulatedKernel({ build: 22621, dataDir: dir });

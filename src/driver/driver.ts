@@ -210,12 +210,11 @@ export class MonitorDriver implements Device {
     try { count = this.kernel.memory.readU32(obj.hi, obj.lo + this.kernel.offsets.off.RegBuffersCount); } catch { return w; }
     const cap = REGBUF_SCAN_MAX_ENTRIES;
     if (count > REGBUF_MAX_PLAUSIBLE_COUNT) return w; // a finding by itself: no window needed
-    const end = count;
-    if (end <= cap) { rec.scanCursor = cap; rec.farFlags = undefined; return w; }
-    const start = rec.scanCursor < cap || rec.scanCursor >= end ? cap : rec.scanCursor;
-    const n = Math.min(cap, end - start);
+    if (count <= cap) { rec.scanCursor = cap; rec.farFlags = undefined; return w; }
+    const start = rec.scanCursor < cap || rec.scanCursor >= count ? cap : rec.scanCursor;
+    const n = Math.min(cap, count - start);
     for (let i = 0; i < n; i++) w.far[w.farCount++] = start + i;
-    rec.scanCursor = start + n >= end ? cap : start + n;
+    rec.scanCursor = start + n >= count ? cap : start + n;
     return w;
   }
 
@@ -374,7 +373,7 @@ export class MonitorDriver implements Device {
       if ((op !== IoRingOp.READ && op !== IoRingOp.WRITE) || (w[b + W_FLAGS]! & NT_IORING_OP_FLAG_REGISTERED_BUFFER) === 0) continue;
       const index = w[b + W_ADDR]!;
       if (index < REGBUF_SCAN_MAX_ENTRIES) map[index] = 1;
-      else if (index <= REGBUF_MAX_PLAUSIBLE_COUNT && farCount < far.length) far[farCount++] = index; // larger: past any sound count
+      else if (index < REGBUF_MAX_PLAUSIBLE_COUNT && farCount < far.length) far[farCount++] = index; // larger: past any sound count
     }
     if (farCount > 1) farCount = sortDistinct(far, farCount);
     refs.farCount = farCount;

@@ -197,6 +197,32 @@ test('log-only check records and continues; a later blocking check still decides
   assert.equal(d2.violationCount, 2);
 });
 
+test('entries after a REGISTER_BUFFERS in the same submission name what it registers (the kernel runs them in order)', () => {
+  const e = new PolicyEngine();
+  const ctx = context({ regBuffers: legitRegBuffers(0) }); // nothing registered yet
+  const reg = registerBuffers(USER_BUF, 2);
+  const ext = bufferInfoArrayExt(0, [{ address: USER_BUF, length: 0x1000 }, { address: USER_BUF + 0x10000n, length: 0x800 }]);
+  // Register two buffers, then read into the second: what an application does in one NtSubmitIoRing.
+  assert.equal(run(e, buildRequest([reg, readReg(1, 0x800)], { extensions: [ext] }), ctx).action, A.Allow);
+  // Within the new registration only: index 2 is past it, and 0x801 bytes past the second's 0x800.
+  let d = run(e, buildRequest([reg, readReg(2, 0x10)], { extensions: [ext] }), ctx);
+  assert.equal(d.reason, R.RegBuffersCorrupted);
+  assert.equal(d.violationFlags, VF.REGBUF_INDEX_OUT_OF_RANGE);
+  d = run(e, buildRequest([reg, readReg(1, 0x801)], { extensions: [ext] }), ctx);
+  assert.equal(d.violationFlags, VF.REGBUF_OFFSET_OUT_OF_RANGE);
+  // Before the registration the ring's current state applies.
+  d = run(e, buildRequest([readReg(0, 0x10), reg], { extensions: [bufferInfoArrayExt(1, [{ address: USER_BUF, length: 0x1000 }, { address: USER_BUF, length: 0x1000 }])] }), ctx);
+  assert.equal(d.violatingOpIndex, 0);
+  assert.equal(d.violationFlags, VF.REGBUF_INDEX_OUT_OF_RANGE);
+  // Without the array (too large to carry), the count alone bounds the index; the kernel checks lengths.
+  assert.equal(run(e, buildRequest([reg, readReg(1, 0x10000)]), ctx).action, A.Allow);
+  assert.equal(run(e, buildRequest([reg, readReg(2, 0x10)]), ctx).action, A.Block);
+  // A registration of a kernel buffer is still refused by its array check.
+  d = run(e, buildRequest([reg, readReg(1, 0x10)], { extensions: [bufferInfoArrayExt(0, [{ address: USER_BUF, length: 0x1000 }, { address: KERNEL_ADDR, length: 0x1000 }])] }), ctx);
+  assert.equal(d.action, A.Block);
+  assert.equal(d.reason, R.KernelAddressInBuffer);
+});
+
 test('per-image override: audit mode for one image only', () => {
   const e = new PolicyEngine();
   assert.ok(e.setPolicy({ overrides: [{ match: { image: 'trusted*.exe' }, auditMode: true }] }).ok);

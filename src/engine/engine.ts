@@ -16,7 +16,7 @@ import { EngineStats } from './stats.js';
 import { RuntimeBlacklist, type BlacklistEntry } from './checks/blacklist.js';
 import { checkBlacklist } from './checks/blacklist.js';
 import { checkOperationCount } from './checks/opcount.js';
-import { checkRegBufferState, checkRegisteredRef, regBufferStateFromSnapshot } from './checks/regbuffers.js';
+import { checkRegBufferState, checkRegisteredRef, regBufferStateFromSnapshot, registrationBySqe } from './checks/regbuffers.js';
 import { checkOpcode } from './checks/opcodes.js';
 import { checkBufferInfoArrays, checkBufferSize, checkSqeBuffer } from './checks/buffers.js';
 import { checkRateLimit } from './checks/ratelimit.js';
@@ -190,6 +190,8 @@ function runChecks(view: InterceptRequestView, ctx: SubmissionContext, pol: Comp
       if (modeReg !== 0 && (cf & NT_IORING_OP_FLAG_REGISTERED_BUFFER) !== 0 && (op === IoRingOp.READ || op === IoRingOp.WRITE)) {
         if (checkRegisteredRef(lo, w[b + W_BUFOFF]!, size, reg!, i, modeReg, sink)) return true;
       }
+      // The entries after a REGISTER_BUFFERS name what it registers (the kernel runs them in order).
+      if (op === IoRingOp.REGISTER_BUFFERS && modeReg !== 0) reg = registrationBySqe(view, exts, i);
     }
   }
   if (exts !== null && (modeAddr !== 0 || modeSize !== 0) && checkBufferInfoArrays(view, exts, modeAddr, modeSize, p.maxBufferSize, sink)) return true;

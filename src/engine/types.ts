@@ -26,7 +26,12 @@ export interface RegBufferEntryState {
 
 /** Registered-buffer state of the ring, read by the driver from kernel memory (A2) or sent as a snapshot. */
 export interface RegBufferState {
-  source: 'kernel' | 'snapshot';
+  /**
+   * 'kernel': read from the IORING_OBJECT (A2); 'snapshot': a RegBuffersSnapshot extension;
+   * 'submission': what a REGISTER_BUFFERS entry earlier in the same submission registers (the
+   * kernel builds those entries from buffers it probed itself, so an entry not held is sound).
+   */
+  source: 'kernel' | 'snapshot' | 'submission';
   /** IORING_OBJECT address (forensics only). */
   objectAddressHi: number;
   objectAddressLo: number;

@@ -3,8 +3,8 @@
 // The C driver declares this check (MonValidateIoRingRegBuffers) but its submission path never calls it.
 import { AddressClass, classifyAddress, isKernelAddress, isUserRange, rangeWraps } from '../../abi/address.js';
 import { IOP_MC_BUFFER_ENTRY_TYPE } from '../../abi/ioring.js';
-import { InterceptReason, MON_NO_OP_INDEX } from '../../abi/monitor.js';
-import type { InterceptRequestView } from '../../abi/request.js';
+import { InterceptReason, MON_NO_OP_INDEX, MonExtType } from '../../abi/monitor.js';
+import type { InterceptRequestView, RequestExtension } from '../../abi/request.js';
 import { ViolationFlags as VF, type RegBufferEntryState, type RegBufferState, type ViolationSink } from '../types.js';
 
 /** FoxTwo_'s plausibility bound on RegBuffersCount (a larger count is COUNT_MISMATCH on its own). */
@@ -106,6 +106,7 @@ export function checkRegisteredRef(index: number, offset: number, length: number
     return sink.hit('regBuffers', mode, InterceptReason.RegBuffersCorrupted, opIndex, index, VF.REGBUF_INDEX_OUT_OF_RANGE, 0, 0, index, s.count);
   }
   const e = index < s.entries.length ? s.entries[index]! : farEntry(s, index);
+  if (e === undefined && s.source === 'submission') return false; // registered from probed user buffers: the kernel checks the length
   if (e === undefined) {
     // The state does not hold the entry the kernel will dereference (a reader that did not read it):
     // what cannot be verified is treated as unreadable, never as sound.
@@ -129,6 +130,38 @@ function farEntry(s: RegBufferState, index: number): RegBufferEntryState | undef
     else hi = mid - 1;
   }
   return undefined;
+}
+
+/**
+ * The registration a REGISTER_BUFFERS entry at `opIndex` leaves for the later entries of the same
+ * submission: the kernel processes entries in order and a registration replaces what was there, so
+ * a READ after it names the new buffers, not the ring's current ones (an application that registers
+ * and uses its buffers in one submission is correct). From its BufferInfoArray extension when the
+ * request carries one (count and lengths; the addresses are checked by checkBufferInfoArrays), else
+ * the SQE's count alone. Whether the kernel accepts the registration does not matter for safety:
+ * if it refuses it, the current entries stay, and the driver read and checked every entry any SQE
+ * references. Cold path: only submissions that register buffers.
+ */
+export function registrationBySqe(view: InterceptRequestView, exts: readonly RequestExtension[] | null, opIndex: number): RegBufferState {
+  const dv = view.dv;
+  const entries: RegBufferEntryState[] = [];
+  let count = view.hasExt(opIndex) ? view.extCount(opIndex) : REGBUF_MAX_PLAUSIBLE_COUNT;
+  for (const x of exts ?? []) {
+    if (x.type !== MonExtType.BufferInfoArray || dv.getUint32(x.payloadOffset, true) !== opIndex) continue;
+    count = dv.getUint32(x.payloadOffset + 4, true);
+    for (let i = 0; i < count; i++) {
+      const o = x.payloadOffset + 8 + i * 16;
+      entries.push({
+        entryAddressHi: 0, entryAddressLo: 0, readable: true, type: 0, size: 0, referenceCount: 0, accessMode: USER_MODE,
+        addressLo: dv.getUint32(o, true), addressHi: dv.getUint32(o + 4, true), length: dv.getUint32(o + 8, true),
+      });
+    }
+    break;
+  }
+  return {
+    source: 'submission', objectAddressHi: 0, objectAddressLo: 0, arrayAddressHi: 0, arrayAddressLo: 0,
+    count, expectedCount: -1, format: 'buffer-info', ownerUserMode: true, entries, entriesTruncated: false, far: [], farIndex: [], farCount: 0,
+  };
 }
 
 /**
