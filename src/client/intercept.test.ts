@@ -475,6 +475,27 @@ test('bypass: direct syscalls skip the hook; the timer-driven A2 poll finds the 
   f.done();
 });
 
+test('bypass evidence counts only validated entries the kernel consumed: entries validated but left in a full queue do not cover a later direct submission', () => {
+  const f = fixture();
+  try {
+    f.driver.engine.setPolicy(NO_RATE_LIMIT);
+    const p = f.kernel.createProcess({ imageName: 'app.exe' });
+    installIntercept(p, { device: f.driver });
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 4, 4); // 4-entry queues
+    for (let i = 0; i < 4; i++) BuildIoRingNop(ring!, i);
+    assert.equal(SubmitIoRing(ring!, 0, 0), 0); // validated 4, consumed 4: the CQ is now full
+    for (let i = 0; i < 4; i++) BuildIoRingNop(ring!, 10 + i);
+    assert.equal(SubmitIoRing(ring!, 0, 0), 0); // validated 4, consumed 0: they stay in the queue
+    assert.equal(f.driver.scanNow().bypassSuspected, 0);
+    // The application drains the CQ and submits the waiting entries itself, around the hook (it could
+    // have rewritten them first: nothing validated what the kernel now runs).
+    const cqe = { userDataLo: 0, resultCode: 0, information: 0 };
+    while (popCompletionFast(ring!, cqe)) { /* drain */ }
+    assert.equal(p.syscall.NtSubmitIoRing(ring!.handle, 0, 0, 0n), 0);
+    assert.equal(f.driver.scanNow().bypassSuspected, 1, 'kernel SubmitCount 8 > 4 entries validated and consumed');
+  } finally { f.done(); }
+});
+
 test('the synchronous exploit restores the fields between two polls: polling alone misses it (the measured evasion window)', () => {
   const f = fixture(22621);
   f.driver.startPolling(1);

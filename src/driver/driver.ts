@@ -577,6 +577,14 @@ export class MonitorDriver implements Device {
   /** POST_SUBMIT: one per hooked submission, so it reads MON_POST_SUBMIT_INPUT in place (no DataView, no object). */
   private postSubmit(input: Uint8Array): IoctlResult {
     if (input.byteLength !== MON_POST_SUBMIT_INPUT_SIZE || readU32LE(input, 0) !== MON_POST_SUBMIT_INPUT_SIZE) decodePostSubmit(input); // throws the typed size error
+    const count = readU32LE(input, 12);
+    const consumed = readU32LE(input, 28);
+    if (consumed < count && (readU32LE(input, 32) & 1) === 0 && readU32LE(input, 20) === 0) {
+      // Validated entries the kernel left in the queue (a full CQ, a refused call) are not evidence
+      // for what it runs later: otherwise they would cover a direct submission of rewritten entries.
+      const rec = this.registry.get(readU32LE(input, 4), readU32LE(input, 16));
+      if (rec !== undefined) rec.opsValidated = Math.max(0, rec.opsValidated - (count - consumed));
+    }
     this.ring.emitPostSubmit(
       readU32LE(input, 20), readU32LE(input, 16), // IoRingHandle hi, lo
       readU32LE(input, 12), readU32LE(input, 24), readU32LE(input, 28), // OperationCount, Status, Completions
