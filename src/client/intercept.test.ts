@@ -435,24 +435,30 @@ test('async path over the service socket: SubmitIoRingAsync validates through th
   const client = new Win11MonClient(await socketTransport(join(f.dir, 'sock')));
   const p = f.kernel.createProcess({ imageName: 'app.exe' });
   const hook = installIntercept(p, { client });
-  const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
-  BuildIoRingNop(ring!, 1);
-  const submitted = { value: 0 };
-  assert.equal(await hook.SubmitIoRingAsync(ring!, 0, 0, submitted), 0);
-  assert.equal(submitted.value, 1);
-  const obj = f.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
-  f.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(f.kernel.offsets.off.RegBuffers), new Uint8Array([0, 0, 0, 1, 0, 0, 0, 0]));
-  f.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(f.kernel.offsets.off.RegBuffersCount), new Uint8Array([1, 0, 0, 0]));
-  BuildIoRingNop(ring!, 2);
-  assert.equal((await hook.SubmitIoRingAsync(ring!, 0, 0)) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0);
-  assert.equal(hook.last.verdict.reason, 'RegBuffersCorrupted');
-  // A synchronous caller cannot wait for the socket: the documented unreachable policy applies (fail-open).
-  assert.equal(SubmitIoRing(ring!, 0, 0), 0);
-  assert.equal(hook.stats.driverUnreachable, 1);
-  hook.remove();
-  await client.close();
-  await svc.close();
-  f.done();
+  try {
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
+    BuildIoRingNop(ring!, 1);
+    const submitted = { value: 0 };
+    assert.equal(await hook.SubmitIoRingAsync(ring!, 0, 0, submitted), 0);
+    assert.equal(submitted.value, 1);
+    for (let i = 0; i < 3; i++) { BuildIoRingNop(ring!, 10 + i); assert.equal(await hook.SubmitIoRingAsync(ring!, 0, 0), 0); }
+    await client.getStats(); // after the PostSubmits on the same connection
+    assert.equal(f.driver.scanNow().bypassSuspected, 0, 'the async PostSubmit reports what the kernel consumed: no false bypass evidence');
+    const obj = f.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
+    f.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(f.kernel.offsets.off.RegBuffers), new Uint8Array([0, 0, 0, 1, 0, 0, 0, 0]));
+    f.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(f.kernel.offsets.off.RegBuffersCount), new Uint8Array([1, 0, 0, 0]));
+    BuildIoRingNop(ring!, 2);
+    assert.equal((await hook.SubmitIoRingAsync(ring!, 0, 0)) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0);
+    assert.equal(hook.last.verdict.reason, 'RegBuffersCorrupted');
+    // A synchronous caller cannot wait for the socket: the documented unreachable policy applies (fail-open).
+    assert.equal(SubmitIoRing(ring!, 0, 0), 0);
+    assert.equal(hook.stats.driverUnreachable, 1);
+  } finally {
+    hook.remove();
+    await client.close();
+    await svc.close();
+    f.done();
+  }
 });
 
 test('bypass: direct syscalls skip the hook; the timer-driven A2 poll finds the forged RegBuffers and BypassSuspected survives the cleanup', async () => {

@@ -520,7 +520,12 @@ export class InterceptHook {
     if (blocked) this.stats.blocked++;
     else this.stats.allowed++;
     if (this.postSubmitOn) {
-      client.postSubmit({ processId: this.process.pid, threadId: this.threadId, operationCount: count, handleHi: 0, handleLo: handle, status: st, completions: 0, flags: blocked ? 1 : 0 }).catch(() => undefined);
+      // Completions = how far the kernel moved the queue head (the driver's bypass evidence counts only consumed entries).
+      let completions = 0;
+      if (ring !== undefined && !blocked) {
+        try { completions = (m.readU32(ring.sqHi, ring.sqLo) - ser.head) >>> 0; } catch { completions = 0; }
+      }
+      client.postSubmit({ processId: this.process.pid, threadId: this.threadId, operationCount: count, handleHi: 0, handleLo: handle, status: st, completions, flags: blocked ? 1 : 0 }).catch(() => undefined);
     }
     return st;
   }
