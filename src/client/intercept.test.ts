@@ -500,6 +500,21 @@ test('bypass evidence counts only validated entries the kernel consumed: entries
     assert.equal(p.syscall.NtSubmitIoRing(ring!.handle, 0, 0, 0n), 0);
     assert.equal(f.driver.scanNow().bypassSuspected, 1, 'kernel SubmitCount 8 > 4 entries validated and consumed');
   } finally { f.done(); }
+  // The same with entries the driver allowed and the hook's callback then vetoed.
+  const g = fixture();
+  try {
+    g.driver.engine.setPolicy(NO_RATE_LIMIT);
+    const p = g.kernel.createProcess({ imageName: 'app.exe' });
+    const hook = installIntercept(p, { device: g.driver });
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 8);
+    for (let i = 0; i < 2; i++) BuildIoRingNop(ring!, i);
+    assert.equal(SubmitIoRing(ring!, 0, 0), 0);
+    setInterceptCallback(hook, () => ({ veto: true, reason: 'test' }));
+    for (let i = 0; i < 3; i++) BuildIoRingNop(ring!, 10 + i);
+    assert.equal(SubmitIoRing(ring!, 0, 0) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0);
+    assert.equal(p.syscall.NtSubmitIoRing(ring!.handle, 0, 0, 0n), 0);
+    assert.equal(g.driver.scanNow().bypassSuspected, 1, 'kernel SubmitCount 5 > 2 entries validated and consumed');
+  } finally { g.done(); }
 });
 
 test('the synchronous exploit restores the fields between two polls: polling alone misses it (the measured evasion window)', () => {

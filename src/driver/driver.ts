@@ -340,7 +340,7 @@ export class MonitorDriver implements Device {
         checkRegBufferState(ctx.regBuffers, CheckMode.Block, state);
         if (state.flags !== 0) this.quarantineRing(rec, obj, ctx.regBuffers, state.flags);
       }
-      if (d.action !== InterceptAction.Block) rec.opsValidated += v.operationCount;
+      if (d.action !== InterceptAction.Block) { rec.opsValidated += v.operationCount; rec.allowedUnreported += v.operationCount; }
     }
     const ns = Math.max(0, this.clockNs() - t0);
     this.engine.recordLatency(ns);
@@ -579,11 +579,14 @@ export class MonitorDriver implements Device {
     if (input.byteLength !== MON_POST_SUBMIT_INPUT_SIZE || readU32LE(input, 0) !== MON_POST_SUBMIT_INPUT_SIZE) decodePostSubmit(input); // throws the typed size error
     const count = readU32LE(input, 12);
     const consumed = readU32LE(input, 28);
-    if (consumed < count && (readU32LE(input, 32) & 1) === 0 && readU32LE(input, 20) === 0) {
-      // Validated entries the kernel left in the queue (a full CQ, a refused call) are not evidence
-      // for what it runs later: otherwise they would cover a direct submission of rewritten entries.
-      const rec = this.registry.get(readU32LE(input, 4), readU32LE(input, 16));
-      if (rec !== undefined) rec.opsValidated = Math.max(0, rec.opsValidated - (count - consumed));
+    const rec = readU32LE(input, 20) === 0 ? this.registry.get(readU32LE(input, 4), readU32LE(input, 16)) : undefined;
+    if (rec !== undefined) {
+      // Entries allowed but left in the queue (a full CQ, a refused call, a callback's veto) are not
+      // evidence for what the kernel runs later: they would cover a direct submission of rewritten
+      // entries. Only what this ring's allowed validations added since the last report comes off.
+      const unconsumed = Math.min(rec.allowedUnreported, consumed < count ? count - consumed : 0);
+      rec.opsValidated -= unconsumed;
+      rec.allowedUnreported = 0;
     }
     this.ring.emitPostSubmit(
       readU32LE(input, 20), readU32LE(input, 16), // IoRingHandle hi, lo

@@ -17,8 +17,10 @@ export interface RingRecord {
   expectedCount: number;
   /** ViolationFlags of the last A2 finding (0 = sound), to report each new finding once. */
   lastFlags: number;
-  /** Operations the hook validated and allowed on this ring (for bypass evidence). */
+  /** Operations the hook validated and allowed on this ring and the kernel consumed (for bypass evidence). */
   opsValidated: number;
+  /** Operations allowed since the hook's last PostSubmit for this ring (what it may report unconsumed). */
+  allowedUnreported: number;
   /** Set once the driver neutralized a corrupted ring: every later submission is refused. */
   quarantined: boolean;
   quarantineDetail: string;
@@ -101,7 +103,7 @@ export class RingRegistry {
 
   private newRecord(pid: number, handle: number, objectHi: number, objectLo: number, grantedAccess: number): RingRecord {
     return {
-      pid, handle, objectHi, objectLo, grantedAccess, firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0,
+      pid, handle, objectHi, objectLo, grantedAccess, firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0, allowedUnreported: 0,
       quarantined: false, quarantineDetail: '', bypassReportedAt: 0, submitBaseline: 0, live: true, regState: undefined, scanCursor: 0, farFlags: undefined,
       object: undefined, owner: undefined, confirmedGeneration: -1,
     };
