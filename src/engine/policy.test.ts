@@ -74,3 +74,50 @@ test('image globs are case-insensitive and treat / and \\ alike', () => {
   assert.ok(!matchImage(n, 'evil.exe', ''));
   assert.ok(!matchImage(compileImagePattern('a.exe'), 'aXexe', '')); // '.' is literal
 });
+
+test('an unresolved YAML alias or an alias bomb is a located issue, not a thrown ReferenceError (found by the property below)', () => {
+  const a = loadPolicyText('name: x\nchecks: *nope\n', 'a.yaml');
+  assert.ok(!a.ok);
+  if (!a.ok) assert.equal(formatPolicyIssue(a.issues[0]!), 'a.yaml:2: (document): Unresolved alias (the anchor must be set before the alias): nope');
+  const levels = ['a: &a [x,x,x,x,x,x,x,x,x]', ...['b', 'c', 'd'].map((k, i) => `${k}: &${k} [${Array(9).fill('*' + 'abc'[i]).join(',')}]`), `e: [${Array(9).fill('*d').join(',')}]`];
+  const b = loadPolicyText(levels.join('\n') + '\n', 'b.yaml');
+  assert.ok(!b.ok);
+  if (!b.ok) assert.match(b.issues[0]!.message, /alias count/);
+});
+
+test('property: any text, any JSON value and any mutation of a valid policy loads or is refused with located issues, never a throw; what loads, the engine runs', async () => {
+  const { default: fc } = await import('fast-check');
+  const { stringify } = await import('yaml');
+  const { PolicyEngine } = await import('./engine.js');
+  const { cleanRequest, context } = await import('./testing.js');
+  const { InterceptRequestView } = await import('../abi/request.js');
+  const { Decision } = await import('./types.js');
+  const base = { name: 'p', mode: 'enforce', checks: { opcodes: 'block', regBuffers: 'log', rateLimit: 'off' }, limits: { maxOperationsPerSubmit: 64 }, opcodes: { allowed: ['READ', 'WRITE', 3] }, blacklist: [{ image: '*\\evil.exe', reason: 'x' }] };
+  // A mutation: replace the value at a random path of the valid document by an arbitrary JSON value.
+  const mutated = fc.tuple(fc.array(fc.oneof(fc.constantFrom('name', 'mode', 'checks', 'limits', 'opcodes', 'blacklist', 'allowed', 'opcodes', 'regBuffers', 'rateLimit', 'maxOperationsPerSubmit', 'image', 'reason', '0', 'bogus'), fc.string({ maxLength: 6 })), { minLength: 1, maxLength: 3 }), fc.jsonValue()).map(([path, v]) => {
+    const doc = structuredClone(base) as Record<string, unknown>;
+    let o: Record<string, unknown> = doc;
+    for (const k of path.slice(0, -1)) { if (o[k] === null || typeof o[k] !== 'object') o[k] = {}; o = o[k] as Record<string, unknown>; }
+    o[path[path.length - 1]!] = v;
+    return doc;
+  });
+  const text = fc.oneof(fc.string({ maxLength: 200 }), fc.jsonValue().map((v) => JSON.stringify(v)), fc.jsonValue().map((v) => stringify(v)), mutated.map((d) => stringify(d)), mutated.map((d) => JSON.stringify(d, null, 2)));
+  let loaded = 0;
+  const view = new InterceptRequestView();
+  fc.assert(fc.property(text, (t) => {
+    const r = loadPolicyText(t, 'f.yaml');
+    if (!r.ok) {
+      assert.ok(r.issues.length > 0);
+      for (const i of r.issues) {
+        assert.ok(Number.isInteger(i.line) && i.line >= 1, `issue without a line: ${formatPolicyIssue(i)}`);
+        assert.ok(i.message.length > 0 && formatPolicyIssue(i).startsWith('f.yaml:'));
+      }
+      return;
+    }
+    loaded++;
+    const e = new PolicyEngine({ policy: r.policy });
+    const d = e.validate(view.reset(cleanRequest(3)), context(), new Decision());
+    assert.ok(d.action >= 0 && d.action <= 2);
+  }), { numRuns: Number(process.env.WIN11MON_FUZZ_RUNS ?? 400) });
+  assert.ok(loaded > 0, 'no generated document was a valid policy');
+});

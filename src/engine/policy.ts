@@ -264,7 +264,17 @@ export function loadPolicyText(text: string, file = '<policy>', version = 1): Lo
   if (doc.errors.length > 0) {
     return { ok: false, issues: doc.errors.map((e) => at(e.pos[0], '', e.message.split('\n')[0]!)) };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // Aliases resolve here, not while parsing: an unresolved alias (`*a` without `&a`) or an alias
+    // bomb beyond maxAliasCount throws. Point at the alias named in the message when there is one.
+    const message = String((e as Error)?.message ?? e).split('\n')[0]!;
+    const alias = /: ([^\s:]+)$/.exec(message)?.[1];
+    const at0 = alias !== undefined ? text.indexOf(`*${alias}`) : -1;
+    return { ok: false, issues: [at(Math.max(0, at0), '', message)] };
+  }
   const parsed = PolicySchema.safeParse(data === null ? {} : data);
   if (!parsed.success) {
     const issues: PolicyIssue[] = [];
