@@ -276,6 +276,9 @@ export class MonitorDriver implements Device {
     }
   }
 
+  /** The ring record of the last validation (PostSubmit finds it without a Map lookup). */
+  private lastValidated: RingRecord | undefined;
+
   /** Processes with the interception hook installed (from IOCTL_MONITOR_HOOK_NOTIFY). */
   readonly hookedPids = new Set<number>();
 
@@ -341,6 +344,7 @@ export class MonitorDriver implements Device {
         if (state.flags !== 0) this.quarantineRing(rec, obj, ctx.regBuffers, state.flags);
       }
       if (d.action !== InterceptAction.Block) { rec.opsValidated += v.operationCount; rec.allowedUnreported += v.operationCount; }
+      this.lastValidated = rec;
     }
     const ns = Math.max(0, this.clockNs() - t0);
     this.engine.recordLatency(ns);
@@ -579,7 +583,11 @@ export class MonitorDriver implements Device {
     if (input.byteLength !== MON_POST_SUBMIT_INPUT_SIZE || readU32LE(input, 0) !== MON_POST_SUBMIT_INPUT_SIZE) decodePostSubmit(input); // throws the typed size error
     const count = readU32LE(input, 12);
     const consumed = readU32LE(input, 28);
-    const rec = readU32LE(input, 20) === 0 ? this.registry.get(readU32LE(input, 4), readU32LE(input, 16)) : undefined;
+    const pid = readU32LE(input, 4);
+    const handle = readU32LE(input, 16);
+    // The hook reports right after validating: the record it validated is almost always this one.
+    const last = this.lastValidated;
+    const rec = readU32LE(input, 20) !== 0 ? undefined : last !== undefined && last.pid === pid && last.handle === handle && last.live ? last : this.registry.get(pid, handle);
     if (rec !== undefined) {
       // Entries allowed but left in the queue (a full CQ, a refused call, a callback's veto) are not
       // evidence for what the kernel runs later: they would cover a direct submission of rewritten
