@@ -240,13 +240,13 @@ test('a submission blocked for its own registered-buffer references leaves a sou
     assert.notEqual(regBuffers, 0n);
     const opts = { processId: p.pid, ioRingHandle: BigInt(ring!.handle) };
     for (const sqe of [readReg(1), readReg(0, 0x800, 0x900)]) { // index past the count; offset + length past the buffer
-      const r = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([sqe], opts), 48, READER).output);
+      const r = decide(t, [sqe], opts);
       assert.equal(r.action, InterceptAction.Block);
       assert.equal(r.reason, InterceptReason.RegBuffersCorrupted);
     }
     assert.equal(t.kernel.memory.readU64(obj + BigInt(t.kernel.offsets.off.RegBuffers)), regBuffers, 'RegBuffers untouched');
     assert.equal(t.kernel.memory.readU64(obj + BigInt(t.kernel.offsets.off.RegBuffersCount)) & 0xffffffffn, 1n, 'RegBuffersCount untouched');
-    const clean = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(0, 0x800)], opts), 48, READER).output);
+    const clean = decide(t, [readReg(0, 0x800)], opts);
     assert.equal(clean.actionName, 'Allow');
     assert.ok(!events(t.driver).some((e) => e.type === 'RingQuarantined'));
     assert.equal(t.driver.counters.quarantines, 0);
@@ -281,6 +281,11 @@ function ringWithRegisteredBuffers(t: ReturnType<typeof setup>, n: number) {
   return { p, ring: ring!, obj, corrupt };
 }
 
+/** INTERCEPT_VALIDATE of these native SQEs on (pid, handle), from the read endpoint: the decoded response. */
+function decide(t: ReturnType<typeof setup>, sqes: Uint8Array[], opts: { processId: number; ioRingHandle: bigint }) {
+  return decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest(sqes, opts), 48, READER).output);
+}
+
 test('A2 at validation reads every entry a submission references, also past the first 64: a corrupted RegBuffers[66] of a 70-buffer ring is blocked', () => {
   // Before: the per-submission read covered entries 0..63 only, so a reference to entry 66 went
   // through unchecked and the kernel wrote through the forged Address (reproduced in the hook test).
@@ -289,18 +294,18 @@ test('A2 at validation reads every entry a submission references, also past the 
     t.driver.engine.setPolicy({ name: 't', checks: { rateLimit: 'off' } });
     const r = ringWithRegisteredBuffers(t, 70);
     const opts = { processId: r.p.pid, ioRingHandle: BigInt(r.ring.handle) };
-    const ok = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(66), readReg(3), readReg(69)], opts), 48, READER).output);
+    const ok = decide(t, [readReg(66), readReg(3), readReg(69)], opts);
     assert.equal(ok.actionName, 'Allow', 'sound far references pass');
     r.corrupt(66);
-    const untouched = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(65), readReg(69)], opts), 48, READER).output);
+    const untouched = decide(t, [readReg(65), readReg(69)], opts);
     assert.equal(untouched.actionName, 'Allow', 'a submission that does not reference the forged entry is not refused for it');
     // A header-only request (the hook cannot see this ring's queue) could be followed by any entry:
     // every registered entry is read. Asked before the submission that names entry 66.
-    const headerOnly = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([], opts), 48, READER).output);
+    const headerOnly = decide(t, [], opts);
     assert.equal(headerOnly.actionName, 'Block');
     assert.equal(headerOnly.reason, InterceptReason.RegBuffersCorrupted);
     assert.ok(events(t.driver).some((e) => e.type === 'RingQuarantined'), 'a corrupted kernel object is neutralized');
-    const res = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(2), readReg(66)], opts), 48, READER).output);
+    const res = decide(t, [readReg(2), readReg(66)], opts);
     assert.equal(res.actionName, 'Block', 'and the quarantined ring stays refused');
   } finally { t.done(); }
 });
@@ -311,7 +316,7 @@ test('a submission naming RegBuffers[66] of a forged 70-entry ring is blocked by
     t.driver.engine.setPolicy({ name: 't', checks: { rateLimit: 'off' } });
     const r = ringWithRegisteredBuffers(t, 70);
     r.corrupt(66);
-    const res = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(2), readReg(66)], { processId: r.p.pid, ioRingHandle: BigInt(r.ring.handle) }), 48, READER).output);
+    const res = decide(t, [readReg(2), readReg(66)], { processId: r.p.pid, ioRingHandle: BigInt(r.ring.handle) });
     assert.equal(res.actionName, 'Block');
     assert.equal(res.reason, InterceptReason.RegBuffersCorrupted);
   } finally { t.done(); }
@@ -329,7 +334,7 @@ test('a pool MC entry rewritten to {Address: page-aligned kernel VA, AccessMode:
     const scan = t.driver.scanNow().findings;
     assert.equal(scan.length, 1);
     assert.equal(scan[0]!.entryIndex, 2);
-    const res = decodeInterceptResponse(t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readReg(2)], opts), 48, READER).output);
+    const res = decide(t, [readReg(2)], opts);
     assert.equal(res.actionName, 'Block');
     assert.equal(res.reason, InterceptReason.RegBuffersCorrupted);
     assert.equal(res.violationFlags & 0x110, 0x110, 'REGBUF_INVALID_STRUCTURE | REGBUF_KERNEL_BUFFER');
