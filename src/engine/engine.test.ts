@@ -217,6 +217,12 @@ test('entries after a REGISTER_BUFFERS in the same submission name what it regis
   // Without the array (too large to carry), the count alone bounds the index; the kernel checks lengths.
   assert.equal(run(e, buildRequest([reg, readReg(1, 0x10000)]), ctx).action, A.Allow);
   assert.equal(run(e, buildRequest([reg, readReg(2, 0x10)]), ctx).action, A.Block);
+  // An extension whose Count lies (0x7fffffff for 2 entries) reads only what its length holds and is refused as malformed.
+  const lying = buildRequest([reg, readReg(1, 0x10)], { extensions: [ext] });
+  new DataView(lying.buffer, lying.byteOffset).setUint32(32 + 2 * 88 + 8 + 4, 0x7fffffff, true);
+  d = run(e, lying, ctx);
+  assert.equal(d.action, A.Block);
+  assert.equal(d.reason, R.MalformedRequest);
   // A registration of a kernel buffer is still refused by its array check.
   d = run(e, buildRequest([reg, readReg(1, 0x10)], { extensions: [bufferInfoArrayExt(0, [{ address: USER_BUF, length: 0x1000 }, { address: KERNEL_ADDR, length: 0x1000 }])] }), ctx);
   assert.equal(d.action, A.Block);

@@ -145,11 +145,13 @@ function farEntry(s: RegBufferState, index: number): RegBufferEntryState | undef
 export function registrationBySqe(view: InterceptRequestView, exts: readonly RequestExtension[] | null, opIndex: number): RegBufferState {
   const dv = view.dv;
   const entries: RegBufferEntryState[] = [];
-  let count = view.hasExt(opIndex) ? view.extCount(opIndex) : REGBUF_MAX_PLAUSIBLE_COUNT;
+  // The SQE's Count is what the kernel registers; the extension's entries, as many as its length holds.
+  let count = view.hasExt(opIndex) ? view.extCount(opIndex) : -1;
   for (const x of exts ?? []) {
-    if (x.type !== MonExtType.BufferInfoArray || dv.getUint32(x.payloadOffset, true) !== opIndex) continue;
-    count = dv.getUint32(x.payloadOffset + 4, true);
-    for (let i = 0; i < count; i++) {
+    if (x.type !== MonExtType.BufferInfoArray || x.length < 8 || dv.getUint32(x.payloadOffset, true) !== opIndex) continue;
+    if (count < 0) count = dv.getUint32(x.payloadOffset + 4, true);
+    const n = Math.min(count, dv.getUint32(x.payloadOffset + 4, true), Math.floor((x.length - 8) / 16));
+    for (let i = 0; i < n; i++) {
       const o = x.payloadOffset + 8 + i * 16;
       entries.push({
         entryAddressHi: 0, entryAddressLo: 0, readable: true, type: 0, size: 0, referenceCount: 0, accessMode: USER_MODE,
@@ -158,6 +160,7 @@ export function registrationBySqe(view: InterceptRequestView, exts: readonly Req
     }
     break;
   }
+  if (count < 0) count = REGBUF_MAX_PLAUSIBLE_COUNT; // neither the SQE's words nor an extension say: the kernel checks the index
   return {
     source: 'submission', objectAddressHi: 0, objectAddressLo: 0, arrayAddressHi: 0, arrayAddressLo: 0,
     count, expectedCount: -1, format: 'buffer-info', ownerUserMode: true, entries, entriesTruncated: false, far: [], farIndex: [], farCount: 0,
