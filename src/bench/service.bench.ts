@@ -45,10 +45,12 @@ export async function run(opts: { quick: boolean }): Promise<Array<{ name: strin
 
 /** CPU time (user + system, µs) the child has used so far: asked over IPC ('cpu'), answered with process.cpuUsage(). */
 function cpuOf(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.off('message', on); reject(new Error(`bench child ${child.pid} did not answer the CPU query within 5 s`)); }, 5000);
     const on = (m: unknown): void => {
       const r = m as { type?: string; usage?: NodeJS.CpuUsage };
       if (r?.type !== 'cpu' || !r.usage) return;
+      clearTimeout(timer);
       child.off('message', on);
       resolve(r.usage.user + r.usage.system);
     };
