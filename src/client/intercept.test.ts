@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { EmulatedKernel, Workload, runIoRingExploit, CreateIoRing, BuildIoRingNop, BuildIoRingReadFile, BuildIoRingRegisterBuffers, SubmitIoRing, CloseIoRing, IoRingBufferRefFromPointer, IoRingBufferRefFromIndexAndOffset, IoRingHandleRefFromHandle, popCompletionFast, openFile, Access, FileDisposition, INFINITE } from '../kernel/index.js';
+import { EmulatedKernel, Workload, runIoRingExploit, CreateIoRing, BuildIoRingNop, BuildIoRingReadFile, BuildIoRingFlushFile, BuildIoRingRegisterBuffers, SubmitIoRing, CloseIoRing, IoRingBufferRefFromPointer, IoRingBufferRefFromIndexAndOffset, IoRingHandleRefFromHandle, popCompletionFast, openFile, Access, FileDisposition, INFINITE } from '../kernel/index.js';
 import { MonitorDriver } from '../driver/driver.js';
 import { NtStatus, IoRingVersion, IoRingOp, hresultFromNt } from '../abi/index.js';
 import { startService } from '../service/index.js';
@@ -453,6 +453,37 @@ test('async path over the service socket: SubmitIoRingAsync validates through th
     // A synchronous caller cannot wait for the socket: the documented unreachable policy applies (fail-open).
     assert.equal(SubmitIoRing(ring!, 0, 0), 0);
     assert.equal(hook.stats.driverUnreachable, 1);
+  } finally {
+    hook.remove();
+    await client.close();
+    await svc.close();
+    f.done();
+  }
+});
+
+test('async path: entries added while a decision is awaited are validated before the kernel runs them (the queue is re-read before submitting)', async () => {
+  const f = fixture();
+  const svc = await startService({ socketDir: join(f.dir, 'sock'), device: f.driver });
+  const client = new Win11MonClient(await socketTransport(join(f.dir, 'sock')));
+  const p = f.kernel.createProcess({ imageName: 'app.exe' });
+  const hook = installIntercept(p, { client });
+  try {
+    f.driver.engine.setPolicy({ name: 'no-flush', checks: { rateLimit: 'off' }, opcodes: { allowed: ['NOP', 'READ', 'WRITE'] } });
+    writeFileSync(join(f.dir, 'a.dat'), Buffer.alloc(0x100));
+    const file = IoRingHandleRefFromHandle(openFile(p, 'a.dat', Access.FILE_GENERIC_READ | Access.FILE_GENERIC_WRITE, FileDisposition.FILE_OPEN).handle);
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
+    BuildIoRingNop(ring!, 1);
+    const first = hook.SubmitIoRingAsync(ring!, 0, 0); // validates [NOP] over the socket...
+    BuildIoRingFlushFile(ring!, file, 0, 2); // ...while the application queues a FLUSH the policy forbids
+    const second = hook.SubmitIoRingAsync(ring!, 0, 0);
+    const results = await Promise.all([first, second]);
+    const cqe = { userDataLo: 0, resultCode: 0, information: 0 };
+    const ran: number[] = [];
+    while (popCompletionFast(ring!, cqe)) ran.push(cqe.userDataLo);
+    assert.ok(!ran.includes(2), `the FLUSH ran before any Allow covered it (completions ${ran.join(',')})`);
+    assert.deepEqual(results.map((r) => r >>> 0), [hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0]);
+    assert.equal(hook.last.verdict.reason, 'SuspiciousOpCode');
+    assert.ok(hook.stats.revalidations >= 1, 'the first call saw the queue change and validated again');
   } finally {
     hook.remove();
     await client.close();

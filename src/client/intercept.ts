@@ -23,6 +23,8 @@ const OK = NtStatus.STATUS_SUCCESS;
 const DENIED = NtStatus.STATUS_ACCESS_DENIED;
 /** Where the emulation pretends ntdll!NtSubmitIoRing lives (reported in HookInstalled; no real code is patched). */
 const NTDLL_SUBMIT_ADDRESS = { hi: 0x7ffa, lo: 0x2c41e4b0 };
+/** Re-validations of an asynchronous submission whose queue changed while its decision was awaited, before it is refused. */
+const MAX_ASYNC_REVALIDATIONS = 4;
 /** Client events kept while the driver cannot be reached (oldest dropped beyond this). */
 const MAX_PENDING_CLIENT_EVENTS = 32;
 
@@ -120,6 +122,8 @@ export interface InterceptStats {
   corruptQueue: number;
   faults: number;
   clientEventsDropped: number;
+  /** Asynchronous submissions validated again because their queue changed while the decision was awaited. */
+  revalidations: number;
 }
 
 /** The last decision the hook took (one object, overwritten per submission). */
@@ -146,7 +150,7 @@ export class InterceptHook {
   readonly process: EmulatedProcess;
   readonly stats: InterceptStats = {
     submits: 0, validations: 0, allowed: 0, blocked: 0, loggedOnly: 0, callbackVetoes: 0, callbackErrors: 0, driverUnreachable: 0,
-    failOpenAllowed: 0, unknownRing: 0, corruptQueue: 0, faults: 0, clientEventsDropped: 0,
+    failOpenAllowed: 0, unknownRing: 0, corruptQueue: 0, faults: 0, clientEventsDropped: 0, revalidations: 0,
   };
   readonly last: LastDecision = { ioRingHandle: 0, operationCount: 0, status: 0, blocked: false, by: 'none', verdict: newVerdict(), annotation: '' };
   /** Per-phase time, filled only with `phaseTiming: true`. */
@@ -469,10 +473,14 @@ export class InterceptHook {
    * reused by another submission while this one waits). Same statuses as PreSubmitIoRing_Hook.
    */
   async submitAsync(handle: number, flags: number, waitOperations: number, timeout: Ptr): Promise<number> {
-    const orig = this.original.NtSubmitIoRing;
-    const client = this.client;
-    if (!this.installed || client === undefined) return this.PreSubmitIoRing_Hook(handle, flags, waitOperations, timeout);
+    if (!this.installed || this.client === undefined) return this.PreSubmitIoRing_Hook(handle, flags, waitOperations, timeout);
     this.stats.submits++;
+    return this.validateAndSubmitAsync(handle, flags, waitOperations, timeout, 0);
+  }
+
+  private async validateAndSubmitAsync(handle: number, flags: number, waitOperations: number, timeout: Ptr, attempt: number): Promise<number> {
+    const orig = this.original.NtSubmitIoRing;
+    const client = this.client!;
     const ring = this.rings.get(handle);
     const m = this.process.memory;
     const ser = new SubmissionQueueSerializer(); // per call: concurrent async submissions must not share buffers
@@ -515,6 +523,18 @@ export class InterceptHook {
     }
     if (!this.installed) return DENIED; // removed while waiting: do not submit on a stale decision
     let blocked = action === InterceptAction.Block;
+    if (!blocked && ring !== undefined) {
+      // The event loop ran other code while the decision was awaited: the application may have queued
+      // or rewritten entries, and the kernel would run what is in the queue now. Re-read it; if it is
+      // not what was validated, validate again (a few times, then refuse) before anything runs.
+      const now = new SubmissionQueueSerializer();
+      if (now.capture(m, ring) !== OK || !now.sameCapture(ser)) {
+        this.stats.revalidations++;
+        if (attempt < MAX_ASYNC_REVALIDATIONS) return this.validateAndSubmitAsync(handle, flags, waitOperations, timeout, attempt + 1);
+        this.last.annotation = `the queue kept changing while validation was awaited (${attempt + 1} times)`;
+        blocked = true;
+      }
+    }
     if (!blocked && this.callback !== undefined && this.runCallback(bytes, handle, count)) { blocked = true; this.stats.callbackVetoes++; }
     const st = blocked ? DENIED : orig(handle, flags, waitOperations, timeout);
     if (blocked) this.stats.blocked++;
