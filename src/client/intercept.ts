@@ -23,6 +23,13 @@ const OK = NtStatus.STATUS_SUCCESS;
 const DENIED = NtStatus.STATUS_ACCESS_DENIED;
 /** Where the emulation pretends ntdll!NtSubmitIoRing lives (reported in HookInstalled; no real code is patched). */
 const NTDLL_SUBMIT_ADDRESS = { hi: 0x7ffa, lo: 0x2c41e4b0 };
+/** Equal bytes (a request serialized again against the one validated); a number (a fault) is never equal. */
+function sameBytes(a: Uint8Array | number, b: Uint8Array): boolean {
+  if (typeof a === 'number' || a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < b.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Re-validations of an asynchronous submission whose queue changed while its decision was awaited, before it is refused. */
 const MAX_ASYNC_REVALIDATIONS = 4;
 /** Client events kept while the driver cannot be reached (oldest dropped beyond this). */
@@ -525,10 +532,12 @@ export class InterceptHook {
     let blocked = action === InterceptAction.Block;
     if (!blocked && ring !== undefined) {
       // The event loop ran other code while the decision was awaited: the application may have queued
-      // or rewritten entries, and the kernel would run what is in the queue now. Re-read it; if it is
-      // not what was validated, validate again (a few times, then refuse) before anything runs.
+      // or rewritten entries (or the REGISTER_* arrays they point to), and the kernel would run what
+      // is there now. Serialize it again; if that is not the request that was validated, validate
+      // again (a few times, then refuse) before anything runs.
       const now = new SubmissionQueueSerializer();
-      if (now.capture(m, ring) !== OK || !now.sameCapture(ser)) {
+      const same = now.capture(m, ring) === OK && now.pending === count && sameBytes(now.build(m, this.process.pid, this.threadId, handle, 0, count), bytes);
+      if (!same) {
         this.stats.revalidations++;
         if (attempt < MAX_ASYNC_REVALIDATIONS) return this.validateAndSubmitAsync(handle, flags, waitOperations, timeout, attempt + 1);
         this.last.annotation = `the queue kept changing while validation was awaited (${attempt + 1} times)`;

@@ -163,16 +163,6 @@ export class SubmissionQueueSerializer {
     return this.req.subarray(0, size);
   }
 
-  /** True when `other` captured the same Head, Tail and entry bytes: the queue did not change in between. */
-  sameCapture(other: SubmissionQueueSerializer): boolean {
-    if (this.head !== other.head || this.tail !== other.tail || this.pending !== other.pending) return false;
-    const n = this.pending * NSQE;
-    const a = this.native;
-    const b = other.native;
-    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-    return true;
-  }
-
   /** Bytes of the extension record an SQE gets (0 = none: empty or oversize array). */
   private extLength(src: DataView, so: number, op: number, usedSoFar: number): number {
     const n = src.getUint32(so + SqeOff.RegCount, true);
