@@ -93,12 +93,12 @@ const caseArb: fc.Arbitrary<Case> = fc.oneof({ arbitrary: randomCase, weight: 2 
  * runs once after the legitimate registration, as the service's timer would, and then as many
  * times as a full rotation of its window over the entries takes).
  */
-function runCase(c: Case, hooked: boolean): { kernelTransfers: number; findings: number } {
+function runCase(c: Case, hooked: boolean, audit = false): { kernelTransfers: number; findings: number; action: string; reason: string; wouldHaveBlocked: number } {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-enf-'));
   const kernel = new EmulatedKernel({ build: c.build, dataDir: dir, realFlush: false });
   const driver = new MonitorDriver({ kernel });
   try {
-    driver.engine.setPolicy({ name: 'property', checks: { rateLimit: 'off' } });
+    assert.ok(driver.engine.setPolicy({ name: 'property', auditMode: audit, checks: { rateLimit: 'off' } }).ok);
     const mc = kernel.offsets.regBuffersFormat === 'mc-entry-pointers';
     const canWrite = kernel.capabilities.maxVersion >= IoRingVersion.V3;
     let kernelTransfers = 0;
@@ -109,7 +109,8 @@ function runCase(c: Case, hooked: boolean): { kernelTransfers: number; findings:
       return transfer(view, f, write, hi, lo, length, ...rest);
     };
     const p = kernel.createProcess({ imageName: 'attacker.exe' });
-    if (hooked && !c.lateHook) installIntercept(p, { device: driver });
+    let hook: ReturnType<typeof installIntercept> | undefined;
+    if (hooked && !c.lateHook) hook = installIntercept(p, { device: driver });
     const { ring } = CreateIoRing(p, Math.min(IoRingVersion.V3, kernel.capabilities.maxVersion), { required: 0, advisory: 0 }, 64, 128);
     writeFileSync(join(dir, 'f.dat'), Buffer.alloc(0x20000, 0x41));
     const file = IoRingHandleRefFromHandle(openFile(p, 'f.dat', Access.FILE_GENERIC_READ | Access.FILE_GENERIC_WRITE, FileDisposition.FILE_OPEN).handle);
@@ -126,7 +127,7 @@ function runCase(c: Case, hooked: boolean): { kernelTransfers: number; findings:
       SubmitIoRing(ring!, 1, INFINITE);
       while (popCompletionFast(ring!, cqe)) { /* drain */ }
     }
-    if (hooked && c.lateHook) installIntercept(p, { device: driver });
+    if (hooked && c.lateHook) hook = installIntercept(p, { device: driver });
     if (!hooked) driver.scanNow();
     const obj = kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
     const off = kernel.offsets.off;
@@ -202,8 +203,10 @@ function runCase(c: Case, hooked: boolean): { kernelTransfers: number; findings:
       const polls = count > 0x10000n ? 1 : 1 + Math.ceil(Math.max(0, Number(count) - 64) / 64); // a rotation of the window
       for (let i = 0; i < polls; i++) findings += driver.scanNow().findings.length;
     }
+    const before = driver.engine.stats.wouldHaveBlocked;
     SubmitIoRing(ring!, 0, 0); // hooked: through the hook; a Block leaves the entries unexecuted
-    return { kernelTransfers, findings };
+    const v = hook?.last.verdict;
+    return { kernelTransfers, findings, action: v?.action ?? '', reason: v?.reason ?? '', wouldHaveBlocked: driver.engine.stats.wouldHaveBlocked - before };
   } finally {
     driver.close();
     kernel.close();
@@ -226,4 +229,22 @@ test('enforcing, no forged registered-buffer state and no submitted entries make
   // The generator must really produce the primitive, or the property above holds vacuously.
   // About a fifth of the cases reach kernel memory unhooked; a sixteenth keeps this check clear of chance.
   assert.ok(exploitable >= cases / 16, `only ${exploitable} of ${cases} cases reached kernel memory without the hook`);
+});
+
+test('audit mode: the attack submission enforce mode blocks is allowed and logged LogOnly with the same reason and wouldHaveBlocked; one it allows is allowed alike', () => {
+  let blockedCases = 0;
+  fc.assert(fc.property(caseArb, (c) => {
+    const enforce = runCase(c, true);
+    const audit = runCase(c, true, true);
+    if (enforce.action === 'Block') {
+      blockedCases++;
+      assert.equal(audit.action, 'LogOnly');
+      assert.equal(audit.reason, enforce.reason);
+      assert.equal(audit.wouldHaveBlocked, 1);
+    } else {
+      assert.equal(audit.action, enforce.action);
+      assert.equal(audit.wouldHaveBlocked, 0);
+    }
+  }), { numRuns: Number(process.env.WIN11MON_FUZZ_RUNS ?? 100) });
+  assert.ok(blockedCases > 0);
 });

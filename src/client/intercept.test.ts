@@ -468,7 +468,7 @@ test('async path: entries added while a decision is awaited are validated before
   const p = f.kernel.createProcess({ imageName: 'app.exe' });
   const hook = installIntercept(p, { client });
   try {
-    f.driver.engine.setPolicy({ name: 'no-flush', checks: { rateLimit: 'off' }, opcodes: { allowed: ['NOP', 'READ', 'WRITE'] } });
+    assert.ok(f.driver.engine.setPolicy({ name: 'no-flush', checks: { rateLimit: 'off' }, opcodes: { allowed: ['NOP', 'READ', 'WRITE'] } }).ok);
     writeFileSync(join(f.dir, 'a.dat'), Buffer.alloc(0x100));
     const file = IoRingHandleRefFromHandle(openFile(p, 'a.dat', Access.FILE_GENERIC_READ | Access.FILE_GENERIC_WRITE, FileDisposition.FILE_OPEN).handle);
     const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);

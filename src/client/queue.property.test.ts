@@ -27,7 +27,7 @@ test('validated = executed: each call runs a prefix of the entries the hook vali
     const kernel = new EmulatedKernel({ build: 22621, dataDir: dir, realFlush: false });
     const driver = new MonitorDriver({ kernel });
     try {
-      driver.engine.setPolicy({ name: 'q', checks: { rateLimit: 'off' } });
+      assert.ok(driver.engine.setPolicy({ name: 'q', checks: { rateLimit: 'off' } }).ok);
       const p = kernel.createProcess({ imageName: 'app.exe' });
       let validated: number[] = [];
       const hook = installIntercept(p, {

@@ -41,7 +41,7 @@ function seeds(pid: number, handle: number, policyBinary: Uint8Array): Array<{ c
     { code: I.IOCTL_MONITOR_INTERCEPT_VALIDATE!, input: buildRequest([registerBuffers(USER_BUF, 2)], { ...reqOpts, extensions: [bufferInfoArrayExt(0, [{ address: USER_BUF, length: 0x1000 }, { address: KERNEL_ADDR, length: 0x1000 }])] }) },
     { code: I.IOCTL_MONITOR_INTERCEPT_VALIDATE!, input: buildRequest([readReg(1)], { ...reqOpts, extensions: [regBuffersSnapshotExt(USER_BUF, [{ address: USER_BUF, length: 0x1000 }], 1)] }) },
     { code: I.IOCTL_MONITOR_INTERCEPT_SET_POLICY!, input: policyBinary },
-    { code: I.IOCTL_MONITOR_INTERCEPT_SET_POLICY!, input: new TextEncoder().encode(JSON.stringify({ name: 'fuzz', mode: 'audit', checks: { rateLimit: 'off' } })) },
+    { code: I.IOCTL_MONITOR_INTERCEPT_SET_POLICY!, input: new TextEncoder().encode(JSON.stringify({ name: 'fuzz', auditMode: true, checks: { rateLimit: 'off' } })) },
     { code: I.IOCTL_MONITOR_INTERCEPT_GET_POLICY!, input: u32(1) },
     { code: I.IOCTL_MONITOR_INTERCEPT_ENABLE!, input: u32(1) },
     { code: I.IOCTL_MONITOR_INTERCEPT_ADD_BL!, input: blAdd },
@@ -130,7 +130,7 @@ test('every IOCTL fed mutated, lying, truncated or random input at any output le
           }
         }
         // Still serving: a clean submission on the known ring gets its 48-byte answer.
-        driver.engine.setPolicy({ name: 'after-fuzz', checks: { rateLimit: 'off' } });
+        assert.ok(driver.engine.setPolicy({ name: 'after-fuzz', checks: { rateLimit: 'off' } }).ok);
         driver.engine.blacklistRemove(p.pid);
         const v = driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_VALIDATE!, buildRequest([readRaw(), nop()], { processId: p.pid, ioRingHandle: BigInt(ring!.handle) }), 48, READER);
         assert.equal(v.status, NtStatus.STATUS_SUCCESS);

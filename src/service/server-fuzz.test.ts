@@ -66,7 +66,7 @@ test('random streams of frames and malformed headers, in random chunks, against 
   chmodSync(dir, 0o755);
   const kernel = new EmulatedKernel({ build: 22621, dataDir: dir, realFlush: false });
   const driver = new MonitorDriver({ kernel });
-  driver.engine.setPolicy({ name: 'fuzz', checks: { rateLimit: 'off' } });
+  assert.ok(driver.engine.setPolicy({ name: 'fuzz', checks: { rateLimit: 'off' } }).ok);
   const p = kernel.createProcess({ imageName: 'app.exe' });
   const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
   const clean = buildRequest([readRaw(), nop()], { processId: p.pid, ioRingHandle: BigInt(ring!.handle) });
