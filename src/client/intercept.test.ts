@@ -484,6 +484,24 @@ test('async path: entries added while a decision is awaited are validated before
     assert.deepEqual(results.map((r) => r >>> 0), [hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0]);
     assert.equal(hook.last.verdict.reason, 'SuspiciousOpCode');
     assert.ok(hook.stats.revalidations >= 1, 'the first call saw the queue change and validated again');
+    await client.getStats(); // after the PostSubmits on the same connection
+    assert.equal(f.driver.scanNow().bypassSuspected, 0);
+    assert.equal(p.syscall.NtSubmitIoRing(ring!.handle, 0, 0, 0n), 0); // the application runs the queue around the hook
+    assert.equal(f.driver.scanNow().bypassSuspected, 1, 'abandoned validations did not cover the entries the kernel now ran');
+    // Benign entries the same way: both calls' first validations are abandoned, the entries run once
+    // under a fresh Allow, and the bypass evidence counts exactly what ran.
+    const { ring: r2 } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
+    BuildIoRingNop(r2!, 11);
+    const a = hook.SubmitIoRingAsync(r2!, 0, 0);
+    BuildIoRingNop(r2!, 12);
+    const b = hook.SubmitIoRingAsync(r2!, 0, 0);
+    assert.deepEqual(await Promise.all([a, b]), [0, 0]);
+    await client.getStats();
+    BuildIoRingNop(r2!, 13);
+    p.memory.writeU32(r2!.sqHi, r2!.sqLo + 4, r2!.SubQueueTail);
+    assert.equal(p.syscall.NtSubmitIoRing(r2!.handle, 0, 0, 0n), 0);
+    const scan = f.driver.scanNow();
+    assert.equal(scan.bypassSuspected, 1, 'kernel 3 entries > 2 validated and run: the abandoned Allows did not cover the direct one');
   } finally {
     hook.remove();
     await client.close();

@@ -160,6 +160,8 @@ export class InterceptHook {
     failOpenAllowed: 0, unknownRing: 0, corruptQueue: 0, faults: 0, clientEventsDropped: 0, revalidations: 0,
   };
   readonly last: LastDecision = { ioRingHandle: 0, operationCount: 0, status: 0, blocked: false, by: 'none', verdict: newVerdict(), annotation: '' };
+  /** Entries of the current synchronous submission the driver allowed (PostSubmit's AllowedOperations). */
+  private allowedOps = 0;
   /** Per-phase time, filled only with `phaseTiming: true`. */
   readonly phaseTimes: HookPhaseTimes = { submissions: 0, captureMs: 0, serializeMs: 0, validateMs: 0, kernelMs: 0, postMs: 0 };
   private readonly timing: boolean;
@@ -304,6 +306,7 @@ export class InterceptHook {
     const last = this.last;
     last.ioRingHandle = handle;
     last.annotation = '';
+    this.allowedOps = 0;
     const m = this.process.memory;
     const ring = this.rings.get(handle);
     let count = 0;
@@ -375,6 +378,7 @@ export class InterceptHook {
           if (action !== InterceptAction.Allow || this.callback !== undefined || r.status !== OK) fillVerdict(vd, o);
           else { vd.action = 'Allow'; vd.reason = 'None'; vd.technique = ''; }
           if (r.status !== OK && action === InterceptAction.Allow) action = InterceptAction.Block;
+          if (action !== InterceptAction.Block) this.allowedOps += n; // the driver counts these as validated
         } else {
           why = `IOCTL_MONITOR_INTERCEPT_VALIDATE returned 0x${(r.status >>> 0).toString(16)} without a response`;
         }
@@ -468,6 +472,7 @@ export class InterceptHook {
     dv.setUint32(24, status >>> 0, true);
     dv.setUint32(28, completions, true);
     dv.setUint32(32, blocked ? 1 : 0, true);
+    dv.setUint32(36, this.allowedOps, true); // AllowedOperations: the driver discounts those the kernel did not consume
     try { this.device.ioctl(IOCTL_POST_SUBMIT, this.post, 0, this.caller); } catch { /* telemetry only */ }
     return status;
   }
@@ -530,6 +535,7 @@ export class InterceptHook {
     }
     if (!this.installed) return DENIED; // removed while waiting: do not submit on a stale decision
     let blocked = action === InterceptAction.Block;
+    const driverAllowed = !blocked;
     if (!blocked && ring !== undefined) {
       // The event loop ran other code while the decision was awaited: the application may have queued
       // or rewritten entries (or the REGISTER_* arrays they point to), and the kernel would run what
@@ -539,7 +545,12 @@ export class InterceptHook {
       const same = now.capture(m, ring) === OK && now.pending === count && sameBytes(now.build(m, this.process.pid, this.threadId, handle, 0, count), bytes);
       if (!same) {
         this.stats.revalidations++;
-        if (attempt < MAX_ASYNC_REVALIDATIONS) return this.validateAndSubmitAsync(handle, flags, waitOperations, timeout, attempt + 1);
+        if (attempt < MAX_ASYNC_REVALIDATIONS) {
+          // This attempt's Allow will not be used: report it as not submitted (STATUS_CANCELLED), so the
+          // driver's bypass evidence does not count its entries as validated and run.
+          if (this.postSubmitOn) client.postSubmit({ processId: this.process.pid, threadId: this.threadId, operationCount: count, handleHi: 0, handleLo: handle, status: NtStatus.STATUS_CANCELLED, completions: 0, flags: 1, allowedOperations: count }).catch(() => undefined);
+          return this.validateAndSubmitAsync(handle, flags, waitOperations, timeout, attempt + 1);
+        }
         this.last.annotation = `the queue kept changing while validation was awaited (${attempt + 1} times)`;
         blocked = true;
       }
@@ -554,7 +565,7 @@ export class InterceptHook {
       if (ring !== undefined && !blocked) {
         try { completions = (m.readU32(ring.sqHi, ring.sqLo) - ser.head) >>> 0; } catch { completions = 0; }
       }
-      client.postSubmit({ processId: this.process.pid, threadId: this.threadId, operationCount: count, handleHi: 0, handleLo: handle, status: st, completions, flags: blocked ? 1 : 0 }).catch(() => undefined);
+      client.postSubmit({ processId: this.process.pid, threadId: this.threadId, operationCount: count, handleHi: 0, handleLo: handle, status: st, completions, flags: blocked ? 1 : 0, allowedOperations: driverAllowed ? count : 0 }).catch(() => undefined);
     }
     return st;
   }

@@ -276,9 +276,6 @@ export class MonitorDriver implements Device {
     }
   }
 
-  /** The ring record of the last validation (PostSubmit finds it without a Map lookup). */
-  private lastValidated: RingRecord | undefined;
-
   /** Processes with the interception hook installed (from IOCTL_MONITOR_HOOK_NOTIFY). */
   readonly hookedPids = new Set<number>();
 
@@ -343,8 +340,7 @@ export class MonitorDriver implements Device {
         checkRegBufferState(ctx.regBuffers, CheckMode.Block, state);
         if (state.flags !== 0) this.quarantineRing(rec, obj, ctx.regBuffers, state.flags);
       }
-      if (d.action !== InterceptAction.Block) { rec.opsValidated += v.operationCount; rec.allowedUnreported += v.operationCount; }
-      this.lastValidated = rec;
+      if (d.action !== InterceptAction.Block) rec.opsValidated += v.operationCount;
     }
     const ns = Math.max(0, this.clockNs() - t0);
     this.engine.recordLatency(ns);
@@ -581,20 +577,14 @@ export class MonitorDriver implements Device {
   /** POST_SUBMIT: one per hooked submission, so it reads MON_POST_SUBMIT_INPUT in place (no DataView, no object). */
   private postSubmit(input: Uint8Array): IoctlResult {
     if (input.byteLength !== MON_POST_SUBMIT_INPUT_SIZE || readU32LE(input, 0) !== MON_POST_SUBMIT_INPUT_SIZE) decodePostSubmit(input); // throws the typed size error
-    const count = readU32LE(input, 12);
     const consumed = readU32LE(input, 28);
-    const pid = readU32LE(input, 4);
-    const handle = readU32LE(input, 16);
-    // The hook reports right after validating: the record it validated is almost always this one.
-    const last = this.lastValidated;
-    const rec = readU32LE(input, 20) !== 0 ? undefined : last !== undefined && last.pid === pid && last.handle === handle && last.live ? last : this.registry.get(pid, handle);
-    if (rec !== undefined) {
-      // Entries allowed but left in the queue (a full CQ, a refused call, a callback's veto) are not
-      // evidence for what the kernel runs later: they would cover a direct submission of rewritten
-      // entries. Only what this ring's allowed validations added since the last report comes off.
-      const unconsumed = Math.min(rec.allowedUnreported, consumed < count ? count - consumed : 0);
-      rec.opsValidated -= unconsumed;
-      rec.allowedUnreported = 0;
+    const allowed = readU32LE(input, 36);
+    if (allowed > consumed && readU32LE(input, 20) === 0) {
+      // Entries the driver allowed but the kernel left in the queue (a full CQ, a refused call, a
+      // callback's veto, a validation the hook abandoned) are not evidence for what the kernel runs
+      // later: they would cover a direct submission of rewritten entries.
+      const rec = this.registry.get(readU32LE(input, 4), readU32LE(input, 16));
+      if (rec !== undefined) rec.opsValidated = Math.max(0, rec.opsValidated - (allowed - consumed));
     }
     this.ring.emitPostSubmit(
       readU32LE(input, 20), readU32LE(input, 16), // IoRingHandle hi, lo

@@ -21,8 +21,13 @@ function need(input: Uint8Array, size: number, struct: string, exact = true): Da
   return new DataView(input.buffer, input.byteOffset, input.byteLength);
 }
 
-/** MON_POST_SUBMIT_INPUT: u32 Size, u32 ProcessId, u32 ThreadId, u32 OperationCount, u64 IoRingHandle, u32 Status, u32 Completions, u32 Flags (bit0 = blocked before the kernel), u32 Reserved. */
-export interface PostSubmitInput { processId: number; threadId: number; operationCount: number; handleHi: number; handleLo: number; status: number; completions: number; flags: number }
+/**
+ * MON_POST_SUBMIT_INPUT: u32 Size, u32 ProcessId, u32 ThreadId, u32 OperationCount, u64 IoRingHandle,
+ * u32 Status, u32 Completions (entries the kernel consumed), u32 Flags (bit0 = blocked before the
+ * kernel), u32 AllowedOperations (entries of this submission the driver's validations allowed; the
+ * driver's bypass evidence counts AllowedOperations − Completions of them as never run; 0 = none).
+ */
+export interface PostSubmitInput { processId: number; threadId: number; operationCount: number; handleHi: number; handleLo: number; status: number; completions: number; flags: number; allowedOperations?: number }
 export function encodePostSubmit(p: PostSubmitInput): Uint8Array {
   const b = new Uint8Array(MON_POST_SUBMIT_INPUT_SIZE);
   const dv = new DataView(b.buffer);
@@ -35,6 +40,7 @@ export function encodePostSubmit(p: PostSubmitInput): Uint8Array {
   dv.setUint32(24, p.status >>> 0, true);
   dv.setUint32(28, p.completions, true);
   dv.setUint32(32, p.flags, true);
+  dv.setUint32(36, p.allowedOperations ?? 0, true);
   return b;
 }
 export function decodePostSubmit(input: Uint8Array): PostSubmitInput {
@@ -43,7 +49,7 @@ export function decodePostSubmit(input: Uint8Array): PostSubmitInput {
   return {
     processId: dv.getUint32(4, true), threadId: dv.getUint32(8, true), operationCount: dv.getUint32(12, true),
     handleLo: dv.getUint32(16, true), handleHi: dv.getUint32(20, true), status: dv.getUint32(24, true),
-    completions: dv.getUint32(28, true), flags: dv.getUint32(32, true),
+    completions: dv.getUint32(28, true), flags: dv.getUint32(32, true), allowedOperations: dv.getUint32(36, true),
   };
 }
 

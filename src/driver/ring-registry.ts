@@ -19,8 +19,6 @@ export interface RingRecord {
   lastFlags: number;
   /** Operations the hook validated and allowed on this ring and the kernel consumed (for bypass evidence). */
   opsValidated: number;
-  /** Operations allowed since the hook's last PostSubmit for this ring (what it may report unconsumed). */
-  allowedUnreported: number;
   /** Set once the driver neutralized a corrupted ring: every later submission is refused. */
   quarantined: boolean;
   quarantineDetail: string;
@@ -103,7 +101,7 @@ export class RingRegistry {
 
   private newRecord(pid: number, handle: number, objectHi: number, objectLo: number, grantedAccess: number): RingRecord {
     return {
-      pid, handle, objectHi, objectLo, grantedAccess, firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0, allowedUnreported: 0,
+      pid, handle, objectHi, objectLo, grantedAccess, firstSeenMs: this.nowMs(), expectedCount: -1, lastFlags: 0, opsValidated: 0,
       quarantined: false, quarantineDetail: '', bypassReportedAt: 0, submitBaseline: 0, live: true, regState: undefined, scanCursor: 0, farFlags: undefined,
       object: undefined, owner: undefined, confirmedGeneration: -1,
     };
