@@ -429,86 +429,82 @@ test('driver unreachable: fail-open by default (allowed, DriverUnreachable deliv
   f.done();
 });
 
-test('async path over the service socket: SubmitIoRingAsync validates through the socket and blocks the exploit ring; the sync ntdll hook without a device fails open', async () => {
+/**
+ * A process hooked through the asynchronous client over a real service socket; `body` runs with them,
+ * and hook, client, service and kernel are closed whatever it does (a failed assertion must not hang the run).
+ */
+async function withSocketHook(body: (s: { f: ReturnType<typeof fixture>; client: Win11MonClient; p: ReturnType<EmulatedKernel['createProcess']>; hook: ReturnType<typeof installIntercept> }) => Promise<void>): Promise<void> {
   const f = fixture();
   const svc = await startService({ socketDir: join(f.dir, 'sock'), device: f.driver });
   const client = new Win11MonClient(await socketTransport(join(f.dir, 'sock')));
   const p = f.kernel.createProcess({ imageName: 'app.exe' });
   const hook = installIntercept(p, { client });
   try {
-    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
-    BuildIoRingNop(ring!, 1);
-    const submitted = { value: 0 };
-    assert.equal(await hook.SubmitIoRingAsync(ring!, 0, 0, submitted), 0);
-    assert.equal(submitted.value, 1);
-    for (let i = 0; i < 3; i++) { BuildIoRingNop(ring!, 10 + i); assert.equal(await hook.SubmitIoRingAsync(ring!, 0, 0), 0); }
-    await client.getStats(); // after the PostSubmits on the same connection
-    assert.equal(f.driver.scanNow().bypassSuspected, 0, 'the async PostSubmit reports what the kernel consumed: no false bypass evidence');
-    const obj = f.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
-    f.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(f.kernel.offsets.off.RegBuffers), new Uint8Array([0, 0, 0, 1, 0, 0, 0, 0]));
-    f.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(f.kernel.offsets.off.RegBuffersCount), new Uint8Array([1, 0, 0, 0]));
-    BuildIoRingNop(ring!, 2);
-    assert.equal((await hook.SubmitIoRingAsync(ring!, 0, 0)) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0);
-    assert.equal(hook.last.verdict.reason, 'RegBuffersCorrupted');
-    // A synchronous caller cannot wait for the socket: the documented unreachable policy applies (fail-open).
-    assert.equal(SubmitIoRing(ring!, 0, 0), 0);
-    assert.equal(hook.stats.driverUnreachable, 1);
+    await body({ f, client, p, hook });
   } finally {
     hook.remove();
     await client.close();
     await svc.close();
     f.done();
   }
-});
+}
 
-test('async path: entries added while a decision is awaited are validated before the kernel runs them (the queue is re-read before submitting)', async () => {
-  const f = fixture();
-  const svc = await startService({ socketDir: join(f.dir, 'sock'), device: f.driver });
-  const client = new Win11MonClient(await socketTransport(join(f.dir, 'sock')));
-  const p = f.kernel.createProcess({ imageName: 'app.exe' });
-  const hook = installIntercept(p, { client });
-  try {
-    assert.ok(f.driver.engine.setPolicy({ name: 'no-flush', checks: { rateLimit: 'off' }, opcodes: { allowed: ['NOP', 'READ', 'WRITE'] } }).ok);
-    writeFileSync(join(f.dir, 'a.dat'), Buffer.alloc(0x100));
-    const file = IoRingHandleRefFromHandle(openFile(p, 'a.dat', Access.FILE_GENERIC_READ | Access.FILE_GENERIC_WRITE, FileDisposition.FILE_OPEN).handle);
-    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
-    BuildIoRingNop(ring!, 1);
-    const first = hook.SubmitIoRingAsync(ring!, 0, 0); // validates [NOP] over the socket...
-    BuildIoRingFlushFile(ring!, file, 0, 2); // ...while the application queues a FLUSH the policy forbids
-    const second = hook.SubmitIoRingAsync(ring!, 0, 0);
-    const results = await Promise.all([first, second]);
-    const cqe = { userDataLo: 0, resultCode: 0, information: 0 };
-    const ran: number[] = [];
-    while (popCompletionFast(ring!, cqe)) ran.push(cqe.userDataLo);
-    assert.ok(!ran.includes(2), `the FLUSH ran before any Allow covered it (completions ${ran.join(',')})`);
-    assert.deepEqual(results.map((r) => r >>> 0), [hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0]);
-    assert.equal(hook.last.verdict.reason, 'SuspiciousOpCode');
-    assert.ok(hook.stats.revalidations >= 1, 'the first call saw the queue change and validated again');
-    await client.getStats(); // after the PostSubmits on the same connection
-    assert.equal(f.driver.scanNow().bypassSuspected, 0);
-    assert.equal(p.syscall.NtSubmitIoRing(ring!.handle, 0, 0, 0n), 0); // the application runs the queue around the hook
-    assert.equal(f.driver.scanNow().bypassSuspected, 1, 'abandoned validations did not cover the entries the kernel now ran');
-    // Benign entries the same way: both calls' first validations are abandoned, the entries run once
-    // under a fresh Allow, and the bypass evidence counts exactly what ran.
-    const { ring: r2 } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
-    BuildIoRingNop(r2!, 11);
-    const a = hook.SubmitIoRingAsync(r2!, 0, 0);
-    BuildIoRingNop(r2!, 12);
-    const b = hook.SubmitIoRingAsync(r2!, 0, 0);
-    assert.deepEqual(await Promise.all([a, b]), [0, 0]);
-    await client.getStats();
-    BuildIoRingNop(r2!, 13);
-    p.memory.writeU32(r2!.sqHi, r2!.sqLo + 4, r2!.SubQueueTail);
-    assert.equal(p.syscall.NtSubmitIoRing(r2!.handle, 0, 0, 0n), 0);
-    const scan = f.driver.scanNow();
-    assert.equal(scan.bypassSuspected, 1, 'kernel 3 entries > 2 validated and run: the abandoned Allows did not cover the direct one');
-  } finally {
-    hook.remove();
-    await client.close();
-    await svc.close();
-    f.done();
-  }
-});
+test('async path over the service socket: SubmitIoRingAsync validates through the socket and blocks the exploit ring; the sync ntdll hook without a device fails open', () => withSocketHook(async ({ f, client, p, hook }) => {
+  const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
+  BuildIoRingNop(ring!, 1);
+  const submitted = { value: 0 };
+  assert.equal(await hook.SubmitIoRingAsync(ring!, 0, 0, submitted), 0);
+  assert.equal(submitted.value, 1);
+  for (let i = 0; i < 3; i++) { BuildIoRingNop(ring!, 10 + i); assert.equal(await hook.SubmitIoRingAsync(ring!, 0, 0), 0); }
+  await client.getStats(); // after the PostSubmits on the same connection
+  assert.equal(f.driver.scanNow().bypassSuspected, 0, 'the async PostSubmit reports what the kernel consumed: no false bypass evidence');
+  const obj = f.kernel.getIoRingObjectAddress(p.pid, ring!.handle)!;
+  f.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(f.kernel.offsets.off.RegBuffers), new Uint8Array([0, 0, 0, 1, 0, 0, 0, 0]));
+  f.kernel.vulnerableDriver.writeWhatWhere(p, obj + BigInt(f.kernel.offsets.off.RegBuffersCount), new Uint8Array([1, 0, 0, 0]));
+  BuildIoRingNop(ring!, 2);
+  assert.equal((await hook.SubmitIoRingAsync(ring!, 0, 0)) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0);
+  assert.equal(hook.last.verdict.reason, 'RegBuffersCorrupted');
+  // A synchronous caller cannot wait for the socket: the documented unreachable policy applies (fail-open).
+  assert.equal(SubmitIoRing(ring!, 0, 0), 0);
+  assert.equal(hook.stats.driverUnreachable, 1);
+}));
+
+test('async path: entries added while a decision is awaited are validated before the kernel runs them (the queue is re-read before submitting)', () => withSocketHook(async ({ f, client, p, hook }) => {
+  assert.ok(f.driver.engine.setPolicy({ name: 'no-flush', checks: { rateLimit: 'off' }, opcodes: { allowed: ['NOP', 'READ', 'WRITE'] } }).ok);
+  writeFileSync(join(f.dir, 'a.dat'), Buffer.alloc(0x100));
+  const file = IoRingHandleRefFromHandle(openFile(p, 'a.dat', Access.FILE_GENERIC_READ | Access.FILE_GENERIC_WRITE, FileDisposition.FILE_OPEN).handle);
+  const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
+  BuildIoRingNop(ring!, 1);
+  const first = hook.SubmitIoRingAsync(ring!, 0, 0); // validates [NOP] over the socket...
+  BuildIoRingFlushFile(ring!, file, 0, 2); // ...while the application queues a FLUSH the policy forbids
+  const second = hook.SubmitIoRingAsync(ring!, 0, 0);
+  const results = await Promise.all([first, second]);
+  const cqe = { userDataLo: 0, resultCode: 0, information: 0 };
+  const ran: number[] = [];
+  while (popCompletionFast(ring!, cqe)) ran.push(cqe.userDataLo);
+  assert.ok(!ran.includes(2), `the FLUSH ran before any Allow covered it (completions ${ran.join(',')})`);
+  assert.deepEqual(results.map((r) => r >>> 0), [hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0, hresultFromNt(NtStatus.STATUS_ACCESS_DENIED) >>> 0]);
+  assert.equal(hook.last.verdict.reason, 'SuspiciousOpCode');
+  assert.ok(hook.stats.revalidations >= 1, 'the first call saw the queue change and validated again');
+  await client.getStats(); // after the PostSubmits on the same connection
+  assert.equal(f.driver.scanNow().bypassSuspected, 0);
+  assert.equal(p.syscall.NtSubmitIoRing(ring!.handle, 0, 0, 0n), 0); // the application runs the queue around the hook
+  assert.equal(f.driver.scanNow().bypassSuspected, 1, 'abandoned validations did not cover the entries the kernel now ran');
+  // Benign entries the same way: both calls' first validations are abandoned, the entries run once
+  // under a fresh Allow, and the bypass evidence counts exactly what ran.
+  const { ring: r2 } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 8, 16);
+  BuildIoRingNop(r2!, 11);
+  const a = hook.SubmitIoRingAsync(r2!, 0, 0);
+  BuildIoRingNop(r2!, 12);
+  const b = hook.SubmitIoRingAsync(r2!, 0, 0);
+  assert.deepEqual(await Promise.all([a, b]), [0, 0]);
+  await client.getStats();
+  BuildIoRingNop(r2!, 13);
+  p.memory.writeU32(r2!.sqHi, r2!.sqLo + 4, r2!.SubQueueTail);
+  assert.equal(p.syscall.NtSubmitIoRing(r2!.handle, 0, 0, 0n), 0);
+  const scan = f.driver.scanNow();
+  assert.equal(scan.bypassSuspected, 1, 'kernel 3 entries > 2 validated and run: the abandoned Allows did not cover the direct one');
+}));
 
 test('bypass: direct syscalls skip the hook; the timer-driven A2 poll finds the forged RegBuffers and BypassSuspected survives the cleanup', async () => {
   const f = fixture(22621);

@@ -10,9 +10,9 @@ import {
 import { encodeNativeSqe } from '../abi/decode.js';
 import { decodePolicyBinary, encodePolicyBinary, type PolicyEngine } from '../engine/index.js';
 import { EmulatedKernel, CreateIoRing, CloseIoRing, runIoRingExploit, BuildIoRingRegisterBuffers, SubmitIoRing, INFINITE } from '../kernel/index.js';
-import { buildRequest, readReg } from '../engine/testing.js';
+import { buildRequest, readReg, nop } from '../engine/testing.js';
 import { MonitorDriver } from './driver.js';
-import { decodeScanOutput, encodeClientEvent } from './payloads.js';
+import { decodeScanOutput, encodeClientEvent, encodePostSubmit, decodePostSubmit } from './payloads.js';
 import { decodeSnapshot } from './telemetry/index.js';
 import type { DeviceCaller } from './device.js';
 
@@ -356,6 +356,29 @@ test('the A2 poll covers registrations past the first 64 entries with a rotating
     const later: number[] = [];
     for (let i = 0; i < 4; i++) later.push(t.driver.scanNow().findings.length);
     assert.equal(later.reduce((a, b) => a + b, 0), 1, 'a second corruption is a new finding within a full rotation');
+  } finally { t.done(); }
+});
+
+test('POST_SUBMIT: AllowedOperations round-trips, and what was allowed but not consumed stops counting as validated', () => {
+  const input = { processId: 7, threadId: 8, operationCount: 5, handleHi: 0, handleLo: 4, status: 0, completions: 2, flags: 0, allowedOperations: 5 };
+  assert.deepEqual(decodePostSubmit(encodePostSubmit(input)), input);
+  const t = setup();
+  try {
+    assert.ok(t.driver.engine.setPolicy({ name: 't', checks: { rateLimit: 'off' } }).ok);
+    const p = t.kernel.createProcess({ imageName: 'app.exe' });
+    const { ring } = CreateIoRing(p, IoRingVersion.V3, { required: 0, advisory: 0 }, 32, 64);
+    assert.equal(decide(t, [nop(), nop(), nop(), nop(), nop()], { processId: p.pid, ioRingHandle: BigInt(ring!.handle) }).actionName, 'Allow');
+    const rec = t.driver.registry.get(p.pid, ring!.handle)!;
+    assert.equal(rec.opsValidated, 5);
+    const post = (o: Partial<typeof input>) => t.driver.ioctl(Ioctl.IOCTL_MONITOR_INTERCEPT_POST_SUBMIT!, encodePostSubmit({ ...input, processId: p.pid, handleLo: ring!.handle, ...o }), 0, READER).status;
+    assert.equal(post({ allowedOperations: 5, completions: 5 }), NtStatus.STATUS_SUCCESS);
+    assert.equal(rec.opsValidated, 5, 'all consumed: nothing comes off');
+    assert.equal(post({ allowedOperations: 5, completions: 2 }), NtStatus.STATUS_SUCCESS);
+    assert.equal(rec.opsValidated, 2, '3 allowed, never run');
+    assert.equal(post({ allowedOperations: 0, completions: 0 }), NtStatus.STATUS_SUCCESS);
+    assert.equal(rec.opsValidated, 2, 'a submission the driver did not allow takes nothing off');
+    assert.equal(post({ allowedOperations: 100, completions: 0 }), NtStatus.STATUS_SUCCESS);
+    assert.equal(rec.opsValidated, 0, 'never below zero');
   } finally { t.done(); }
 });
 
