@@ -104,23 +104,29 @@ test('JRN-04 property: the active file cut anywhere, extended with garbage or wi
       const size = statSync(file).size;
       const rec = (size - JOURNAL_FILE_HEADER_SIZE) / n;
       const at = Math.min(size - 1, Math.floor(d.at * size));
+      const before = readFileSync(file);
       if (d.kind === 'cut') {
         truncateSync(file, at);
         if (d.garbage.length > 0) appendFileSync(file, d.garbage);
       } else {
         const b = readFileSync(file); b[at] = b[at]! ^ d.xor; writeFileSync(file, b);
       }
-      // Records wholly before the damaged byte survive; the one holding it and all after it do not
-      // (a cut exactly at a record boundary with no garbage drops nothing more). A damaged magic or
-      // version (bytes 0-11) drops the file; a changed file index (bytes 12-15) nothing: the name orders the files.
-      const indexField = d.kind === 'flip' && at >= 12 && at < JOURNAL_FILE_HEADER_SIZE;
-      const intact = indexField ? n : at < JOURNAL_FILE_HEADER_SIZE ? 0 : Math.floor((at - JOURNAL_FILE_HEADER_SIZE) / rec);
+      // What the damage changed. A file cut inside its header, or with its magic or version (bytes
+      // 0-11) changed, is dropped whole; its file index (bytes 12-15) does not matter, the name orders
+      // the files. Past the header, records wholly before the first changed byte survive (a shorter
+      // file changes where it ends; garbage equal to the bytes it replaced changes nothing); the one
+      // holding it and all after it do not.
+      const after = readFileSync(file);
+      let headerTorn = after.length < JOURNAL_FILE_HEADER_SIZE;
+      for (let i = 0; i < 12 && !headerTorn; i++) if (after[i] !== before[i]) headerTorn = true;
+      let diff = JOURNAL_FILE_HEADER_SIZE;
+      while (diff < before.length && diff < after.length && before[diff] === after[diff]) diff++;
+      const intact = headerTorn ? 0 : Math.min(n, Math.floor((diff - JOURNAL_FILE_HEADER_SIZE) / rec));
+      const goodEnd = headerTorn ? 0 : JOURNAL_FILE_HEADER_SIZE + intact * rec;
       const r = Journal.open({ dir, fsyncIntervalMs: 0 });
-      assert.equal(r.lastSeq, intact, `damage ${d.kind} at ${at} of ${size}`);
-      const dropped = statSync(file).size === Math.max(JOURNAL_FILE_HEADER_SIZE, JOURNAL_FILE_HEADER_SIZE + intact * rec);
-      assert.ok(dropped, 'the file is truncated to its good end');
-      const clean = indexField || (d.kind === 'cut' && d.garbage.length === 0 && (at - JOURNAL_FILE_HEADER_SIZE) % rec === 0 && at >= JOURNAL_FILE_HEADER_SIZE);
-      if (!clean && at >= JOURNAL_FILE_HEADER_SIZE) assert.ok(r.recovery.tornTail !== undefined, 'the loss is reported');
+      assert.equal(r.lastSeq, intact, `damage ${d.kind} at ${at} of ${size} (first changed byte ${diff})`);
+      assert.equal(statSync(file).size, Math.max(JOURNAL_FILE_HEADER_SIZE, goodEnd), 'the file is truncated to its good end');
+      assert.equal(r.recovery.tornTail !== undefined, after.length > goodEnd, 'a loss is reported exactly when bytes were dropped');
       r.appendEvent(ev(intact + 1));
       r.close();
       assert.deepEqual([...readJournal(dir)].map((e) => e.seq), Array.from({ length: intact + 1 }, (_, i) => i + 1));
