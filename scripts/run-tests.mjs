@@ -33,8 +33,12 @@ const r = spawnSync(process.execPath, [
   ...files,
 ], { stdio: 'inherit' });
 let pass = 0, fail = 0, skipped = 0;
+const skipNotes = [];
 try {
   const text = readFileSync(tap, 'utf8');
+  // A skipped test says why (e.g. the ABI compile check without its compiler): the reasons are
+  // repeated here, next to the count, so a skip is never mistaken for a pass.
+  for (const m of text.matchAll(/^\s*ok \d+ - (.*?) # SKIP ?(.*)$/gm)) skipNotes.push(`skipped: ${m[1]}: ${m[2] || '(no reason given)'}`);
   pass = Number(/^# pass (\d+)/m.exec(text)?.[1] ?? 0);
   fail = Number(/^# fail (\d+)/m.exec(text)?.[1] ?? 0);
   skipped = Number(/^# skipped (\d+)/m.exec(text)?.[1] ?? 0);
@@ -43,5 +47,6 @@ try {
 }
 rmSync(dir, { recursive: true, force: true });
 if (r.status !== 0 && fail === 0) fail = 1;
+for (const n of new Set(skipNotes)) console.log(n);
 console.log(`${pass} passed, ${fail} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(fail === 0 && r.status === 0 ? 0 : 1);

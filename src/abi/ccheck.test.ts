@@ -1,6 +1,9 @@
 // Proves the layout tables against a real Windows x64 compiler: every struct size, field offset and
 // field size, the SQE offset constants, enum values, IOCTL codes and NTSTATUS values are
-// _Static_assert-ed and compiled with x86_64-w64-mingw32-gcc. Never skipped: no compiler = failure.
+// _Static_assert-ed and compiled with x86_64-w64-mingw32-gcc. CI (WIN11MON_REQUIRE_CCHECK=1, set by
+// .ci/run, which installs the compiler) fails without the compiler; a plain `npm test` on a machine
+// without it skips these tests by name with the install hint (run-tests.mjs prints the count), so
+// the quick start needs nothing beyond Node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,6 +26,10 @@ function compilerPresent(): boolean {
   const r = spawnSync(CC, ['--version'], { encoding: 'utf8' });
   return !r.error && r.status === 0;
 }
+
+const REQUIRED = process.env.WIN11MON_REQUIRE_CCHECK === '1';
+/** Skip reason when the compiler is missing and not required; false runs the test (and fails it without a compiler). */
+const skipUnlessCompiler: string | false = REQUIRED || compilerPresent() ? false : `${INSTALL_HINT}; set WIN11MON_REQUIRE_CCHECK=1 to make this a failure (CI does)`;
 
 function withTmp<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-ccheck-'));
@@ -50,11 +57,11 @@ function compile(src: string): { ok: boolean; failures: string[]; stderr: string
   });
 }
 
-test('the mingw-w64 x64 compiler is installed (required, never skipped)', () => {
+test('the mingw-w64 x64 compiler is installed (required in CI: WIN11MON_REQUIRE_CCHECK=1)', { skip: skipUnlessCompiler }, () => {
   assert.ok(compilerPresent(), INSTALL_HINT);
 });
 
-test('every layout table, SQE offset constant, enum value and IOCTL code matches what x86_64-w64-mingw32-gcc lays out', (t) => {
+test('every layout table, SQE offset constant, enum value and IOCTL code matches what x86_64-w64-mingw32-gcc lays out', { skip: skipUnlessCompiler }, (t) => {
   assert.ok(compilerPresent(), INSTALL_HINT);
   const defined = definedStatusNames();
   const src = generateCheckSource(HEADER, defined);
@@ -68,7 +75,7 @@ test('every layout table, SQE offset constant, enum value and IOCTL code matches
   t.diagnostic(`${n} static assertions over ${ALL_STRUCTS.length} structs / ${fields} fields compiled; NTSTATUS not in mingw-w64 headers (unchecked): ${unchecked.join(', ') || 'none'}`);
 });
 
-test('the check is live: a wrong offset, size or padding in a table fails the compile and names the field', () => {
+test('the check is live: a wrong offset, size or padding in a table fails the compile and names the field', { skip: skipUnlessCompiler }, () => {
   assert.ok(compilerPresent(), INSTALL_HINT);
   const wrong = defineStruct('MON_INTERCEPT_REQUEST', 32, 'test', [
     ['Size', 0, 4, 'u32', 'ULONG', ''], ['Version', 4, 4, 'u32', 'ULONG', ''], ['ProcessId', 8, 4, 'u32', 'ULONG', ''],
