@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { Win11MonClient } from '../client/client.js';
 import { socketTransport } from '../client/transport.js';
 import { isWin11MonError } from '../abi/errors.js';
-import { defaultSocketDir } from '../service/paths.js';
+import { defaultSocketDir, endpointPaths } from '../service/paths.js';
 import { ExitCode, type CliIo } from './io.js';
 
 /** Adds `--socket-dir DIR` with the shared default (env WIN11MON_SOCKET_DIR, then XDG_RUNTIME_DIR/win11mon, then /tmp/win11mon-UID). */
@@ -33,7 +33,7 @@ export async function withService<T>(
     client = new Win11MonClient(await socketTransport(dir, { admin: opts.admin ?? false, timeoutMs: 5000 }));
   } catch (e) {
     if (isWin11MonError(e) && (e.code === 'WIN11MON_ERR_NOT_CONNECTED' || e.code === 'WIN11MON_ERR_TIMEOUT')) {
-      if (e.detail.actual === 'EACCES') io.err(`win11mon: permission denied on ${dir}/admin.sock (it is 0600: run this as the user the service runs as)\n`);
+      if (e.detail.actual === 'EACCES') io.err(`win11mon: permission denied on ${endpointPaths(dir).admin} (it is 0600: run this as the user the service runs as)\n`);
       else io.err(notRunningMessage(dir) + '\n');
       setStatus(ExitCode.Failure);
       return undefined;

@@ -3,7 +3,7 @@
 import type { Device, DeviceCaller, IoctlResult } from '../driver/device.js';
 import { FILE_READ_ACCESS, FILE_WRITE_ACCESS } from '../abi/index.js';
 import { connectSocketTransport } from './socket-transport.js';
-import { join } from 'node:path';
+import { ADMIN_ENDPOINT_NAME, DEVICE_ENDPOINT_NAME, endpointPaths } from '../service/paths.js';
 
 export interface DeviceTransport {
   /** Sends one IOCTL; resolves with the device's result (a failure NTSTATUS is a result, not a rejection). */
@@ -34,12 +34,16 @@ export function inProcessTransport(device: Device, opts: { write?: boolean; pid?
 }
 
 /** Socket file names inside the service's socket directory (a contract: other tools rely on them). */
-export const DEVICE_SOCKET = 'device.sock';
-export const ADMIN_SOCKET = 'admin.sock';
+export const DEVICE_SOCKET = DEVICE_ENDPOINT_NAME;
+export const ADMIN_SOCKET = ADMIN_ENDPOINT_NAME;
 
-/** Connects to a running service: the admin endpoint (read + write) or the device endpoint (read only). */
+/**
+ * Connects to a running service: the admin endpoint (read + write) or the device endpoint (read
+ * only), `DIR/admin.sock` / `DIR/device.sock` (named pipes on Windows: endpointPaths).
+ */
 export async function socketTransport(socketDir: string, opts: { admin?: boolean; timeoutMs?: number } = {}): Promise<DeviceTransport> {
-  const path = join(socketDir, opts.admin ? ADMIN_SOCKET : DEVICE_SOCKET);
+  const endpoints = endpointPaths(socketDir);
+  const path = opts.admin ? endpoints.admin : endpoints.device;
   const t = await connectSocketTransport(path, { timeoutMs: opts.timeoutMs ?? 5000 });
   return { description: path, ioctl: (c, i, o) => t.ioctl(c, i, o), close: () => t.close() };
 }

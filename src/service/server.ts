@@ -1,23 +1,29 @@
-// The win11mon service: exposes a Device over two Unix domain sockets. device.sock (mode 0666)
-// grants FILE_READ_ACCESS to anyone; admin.sock (mode 0600, the service user only) grants read +
-// write. Access comes from which socket file a client could open, as CreateFile access checks do
-// on Windows: Node has no SO_PEERCRED API, so the kernel's filesystem permission check on connect(2)
-// is the authentication. See docs/protocol.md "Endpoints and access".
+// The win11mon service: exposes a Device over two local sockets. device.sock (mode 0666) grants
+// FILE_READ_ACCESS to anyone; admin.sock (mode 0600, the service user only) grants read + write.
+// Access comes from which socket file a client could open, as CreateFile access checks do on
+// Windows: Node has no SO_PEERCRED API, so the kernel's filesystem permission check on connect(2)
+// is the authentication. On Windows the two endpoints are named pipes (endpointPaths) and the
+// pipes' DACLs do the same: the device pipe is opened to everyone (readableAll/writableAll), the
+// admin pipe keeps the default DACL (the service's user, Administrators, SYSTEM; others may open
+// it for reading only, which sends nothing). See docs/protocol.md "Endpoints and access".
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { FILE_READ_ACCESS, FILE_WRITE_ACCESS, NtStatus, Win11MonError, ioctlAccess, isWin11MonError } from '../abi/index.js';
 import type { Device, DeviceCaller, IoctlResult } from '../driver/device.js';
+import { ADMIN_ENDPOINT_NAME, DEVICE_ENDPOINT_NAME, endpointPaths } from './paths.js';
 import { CONNECTION_ERROR_ID, FRAME_HEADER_SIZE, FrameDecoder, MAX_FRAME_DATA, encodeFrameInto, encodeResponse, type Frame } from './framing.js';
 
-export const DEVICE_SOCKET_NAME = 'device.sock';
-export const ADMIN_SOCKET_NAME = 'admin.sock';
+export const DEVICE_SOCKET_NAME = DEVICE_ENDPOINT_NAME;
+export const ADMIN_SOCKET_NAME = ADMIN_ENDPOINT_NAME;
 /** Requests one connection may have in flight before the service stops reading from it. */
 export const MAX_IN_FLIGHT_PER_CONNECTION = 256;
 
 /** Options of startService. */
 export interface ServiceOptions {
-  /** Directory for device.sock and admin.sock; created 0755 if missing; must be ours and not world-writable. */
+  /**
+   * Directory for device.sock and admin.sock; created 0755 if missing; must be ours and not
+   * world-writable. On Windows only a name, carried into the pipe names (endpointPaths).
+   */
   socketDir: string;
   device: Device;
   /** Max requests in flight per connection (default MAX_IN_FLIGHT_PER_CONNECTION). */
@@ -85,6 +91,26 @@ function listen(server: Server, path: string, mode: number): Promise<void> {
   });
 }
 
+/**
+ * Windows: listens on a named pipe. libuv creates its first instance with
+ * FILE_FLAG_FIRST_PIPE_INSTANCE, so a pipe someone already holds (another service, or a squatter
+ * waiting for clients) fails with EADDRINUSE instead of being shared: refused, never joined.
+ */
+function listenPipe(server: Server, path: string, everyone: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException): void => {
+      reject(e.code === 'EADDRINUSE' || e.code === 'EACCES'
+        ? new Win11MonError('WIN11MON_ERR_SERVICE_RUNNING', `another process holds the pipe ${path} (another win11mon service, or a squatter): not sharing it`, { field: 'socketPath', actual: path }, { cause: e })
+        : e);
+    };
+    server.once('error', onError);
+    server.listen({ path, readableAll: everyone, writableAll: everyone }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
 const toError = (e: unknown): Win11MonError | undefined => (isWin11MonError(e) ? e : undefined);
 
 /** Bytes of a connection's answer batch buffer; a larger answer is written on its own. */
@@ -103,11 +129,15 @@ const NO_BYTES = new Uint8Array(0);
  */
 export async function startService(opts: ServiceOptions): Promise<ServiceHandle> {
   const dir = opts.socketDir;
-  checkSocketDir(dir);
-  const devicePath = join(dir, DEVICE_SOCKET_NAME);
-  const adminPath = join(dir, ADMIN_SOCKET_NAME);
-  await clearStaleSocket(devicePath);
-  await clearStaleSocket(adminPath);
+  const paths = endpointPaths(dir);
+  const devicePath = paths.device;
+  const adminPath = paths.admin;
+  const files = paths.kind === 'unix';
+  if (files) {
+    checkSocketDir(dir);
+    await clearStaleSocket(devicePath);
+    await clearStaleSocket(adminPath);
+  }
   const maxInFlight = opts.maxInFlight ?? MAX_IN_FLIGHT_PER_CONNECTION;
   const sockets = new Set<Socket>();
   const uid = process.getuid?.() ?? -1;
@@ -217,14 +247,14 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
 
   const deviceServer = createServer({ pauseOnConnect: false }, (s) => handle(s, 'device'));
   const adminServer = createServer({ pauseOnConnect: false }, (s) => handle(s, 'admin'));
-  await listen(deviceServer, devicePath, 0o666);
+  await (files ? listen(deviceServer, devicePath, 0o666) : listenPipe(deviceServer, devicePath, true));
   try {
-    await listen(adminServer, adminPath, 0o600);
+    await (files ? listen(adminServer, adminPath, 0o600) : listenPipe(adminServer, adminPath, false));
   } catch (e) {
     await new Promise<void>((r) => deviceServer.close(() => r()));
     throw e;
   }
-  const inodes = new Map([[devicePath, statSync(devicePath).ino], [adminPath, statSync(adminPath).ino]]);
+  const inodes = files ? new Map([[devicePath, statSync(devicePath).ino], [adminPath, statSync(adminPath).ino]]) : new Map<string, number>();
 
   let closing: Promise<void> | undefined;
   return {

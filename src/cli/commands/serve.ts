@@ -111,7 +111,7 @@ async function serve(opts: ServeOptions, withWorkload: boolean, io: CliIo, setSt
 
 function define(cmd: Command, io: CliIo, setStatus: (s: number) => void, withWorkload: boolean): Command {
   cmd
-    .option('--socket-dir <dir>', `where device.sock and admin.sock are created (default: ${defaultSocketDir()}; env WIN11MON_SOCKET_DIR)`)
+    .option('--socket-dir <dir>', `where device.sock and admin.sock are created (named pipes carrying DIR in their names on Windows; default: ${defaultSocketDir()}; env WIN11MON_SOCKET_DIR)`)
     .option('--data-dir <dir>', `journal and emulated kernel files (default: ${defaultDataDir()}; env WIN11MON_DATA_DIR)`)
     .option('--policy <file>', 'policy document (YAML or JSON); default: the embedded policy')
     .option('--build <n>', `Windows build to emulate (${SUPPORTED_BUILDS.join(', ')})`, '22621')
