@@ -95,8 +95,9 @@ function listen(server: Server, path: string, mode: number): Promise<void> {
  * Windows: listens on a named pipe. libuv creates its first instance with
  * FILE_FLAG_FIRST_PIPE_INSTANCE, so a pipe someone already holds (another service, or a squatter
  * waiting for clients) fails with EADDRINUSE instead of being shared: refused, never joined.
+ * Exported for its test, which runs it on a Unix socket (same listen options, same EADDRINUSE).
  */
-function listenPipe(server: Server, path: string, everyone: boolean): Promise<void> {
+export function listenPipe(server: Server, path: string, everyone: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {
       reject(e.code === 'EADDRINUSE' || e.code === 'EACCES'
