@@ -1,6 +1,6 @@
 // Proves the layout tables against a real Windows x64 compiler: every struct size, field offset and
 // field size, the SQE offset constants, enum values, IOCTL codes and NTSTATUS values are
-// _Static_assert-ed and compiled with x86_64-w64-mingw32-gcc. CI (WIN11MON_REQUIRE_CCHECK=1, set by
+// _Static_assert-ed and compiled with x86_64-w64-mingw32-gcc. CI (WIN11MON_STRICT_TESTS=1, set by
 // .ci/run, which installs the compiler) fails without the compiler; a plain `npm test` on a machine
 // without it skips these tests by name with the install hint (run-tests.mjs prints the count), so
 // the quick start needs nothing beyond Node.
@@ -27,9 +27,9 @@ function compilerPresent(): boolean {
   return !r.error && r.status === 0;
 }
 
-const REQUIRED = process.env.WIN11MON_REQUIRE_CCHECK === '1';
+const REQUIRED = process.env.WIN11MON_STRICT_TESTS === '1';
 /** Skip reason when the compiler is missing and not required; false runs the test (and fails it without a compiler). */
-const skipUnlessCompiler: string | false = REQUIRED || compilerPresent() ? false : `${INSTALL_HINT}; set WIN11MON_REQUIRE_CCHECK=1 to make this a failure (CI does)`;
+const skipUnlessCompiler: string | false = REQUIRED || compilerPresent() ? false : `${INSTALL_HINT}; set WIN11MON_STRICT_TESTS=1 to make this a failure (CI does)`;
 
 function withTmp<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'win11mon-ccheck-'));
@@ -57,7 +57,7 @@ function compile(src: string): { ok: boolean; failures: string[]; stderr: string
   });
 }
 
-test('the mingw-w64 x64 compiler is installed (required in CI: WIN11MON_REQUIRE_CCHECK=1)', { skip: skipUnlessCompiler }, () => {
+test('the mingw-w64 x64 compiler is installed (required in CI: WIN11MON_STRICT_TESTS=1)', { skip: skipUnlessCompiler }, () => {
   assert.ok(compilerPresent(), INSTALL_HINT);
 });
 

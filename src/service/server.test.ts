@@ -178,8 +178,17 @@ const device = await ask(devicePath, [frame(1, setPolicy, 0), frame(2, getPolicy
 console.log(JSON.stringify({ uid: process.getuid(), admin, device }));
 `;
 
-test('SVC-05 an unprivileged user cannot set the policy: admin.sock is EACCES, device.sock denies write IOCTLs, reads work', async () => {
-  const runuser = spawnSync('sh', ['-c', 'command -v runuser || command -v setpriv'], { encoding: 'utf8' }).stdout.trim();
+const RUNUSER = spawnSync('sh', ['-c', 'command -v runuser || command -v setpriv'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+/**
+ * SVC-05 runs a child as another user, which needs root and runuser/setpriv. Without them a plain
+ * `npm test` skips it and says why; WIN11MON_STRICT_TESTS=1 (CI) makes it run, and fail.
+ */
+const svc05Skip: string | false = process.env.WIN11MON_STRICT_TESTS === '1' || (RUNUSER !== '' && process.getuid?.() === 0)
+  ? false
+  : 'needs root and runuser or setpriv (util-linux) to run a child as nobody; run the suite as root, or set WIN11MON_STRICT_TESTS=1 to make this a failure (CI does)';
+
+test('SVC-05 an unprivileged user cannot set the policy: admin.sock is EACCES, device.sock denies write IOCTLs, reads work', { skip: svc05Skip }, async () => {
+  const runuser = RUNUSER;
   assert.ok(runuser, 'this test needs runuser or setpriv to run a child as nobody; install util-linux');
   assert.equal(process.getuid?.(), 0, 'this test must run as root to drop to nobody');
   const dir = tempDir();
