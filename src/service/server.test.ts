@@ -149,8 +149,12 @@ test('SVC-04 stale sockets are replaced; a live service makes start fail; unsafe
 
     const ww = join(dir, 'ww'); mkdirSync(ww); chmodSync(ww, 0o777);
     await assert.rejects(startService({ socketDir: ww, device: transformDevice() }), (e: unknown) => e instanceof Win11MonError && e.code === 'WIN11MON_ERR_SOCKET_DIR_UNSAFE' && /world-writable/.test(e.message));
-    const other = join(dir, 'other'); mkdirSync(other, { mode: 0o755 }); chownSync(other, 65534, 65534);
-    await assert.rejects(startService({ socketDir: other, device: transformDevice() }), (e: unknown) => e instanceof Win11MonError && e.code === 'WIN11MON_ERR_SOCKET_DIR_UNSAFE' && /owned by uid 65534/.test(e.message));
+    // A directory another user owns: as root, one handed to nobody; as an ordinary user, / (root's).
+    let other = '/';
+    if (process.getuid?.() === 0) { other = join(dir, 'other'); mkdirSync(other, { mode: 0o755 }); chownSync(other, 65534, 65534); }
+    const owner = statSync(other).uid;
+    assert.notEqual(owner, process.getuid?.());
+    await assert.rejects(startService({ socketDir: other, device: transformDevice() }), (e: unknown) => e instanceof Win11MonError && e.code === 'WIN11MON_ERR_SOCKET_DIR_UNSAFE' && e.message.includes(`owned by uid ${owner},`));
     const notSock = join(dir, 'ns'); mkdirSync(notSock, { mode: 0o755 }); writeFileSync(join(notSock, 'admin.sock'), 'x');
     await assert.rejects(startService({ socketDir: notSock, device: transformDevice() }), (e: unknown) => e instanceof Win11MonError && /not a socket/.test(e.message));
   } finally {
