@@ -94,7 +94,8 @@ function listen(server: Server, path: string, mode: number): Promise<void> {
 /**
  * Windows: listens on a named pipe. libuv creates its first instance with
  * FILE_FLAG_FIRST_PIPE_INSTANCE, so a pipe someone already holds (another service, or a squatter
- * waiting for clients) fails with EADDRINUSE instead of being shared: refused, never joined.
+ * waiting for clients) fails instead of being shared: refused, never joined. CreateNamedPipe reports
+ * that as ERROR_ACCESS_DENIED, which libuv turns into EADDRINUSE; EACCES is taken the same way.
  * Exported for its test, which runs it on a Unix socket (same listen options, same EADDRINUSE).
  */
 export function listenPipe(server: Server, path: string, everyone: boolean): Promise<void> {
