@@ -3,7 +3,7 @@
 import type { Device, DeviceCaller, IoctlResult } from '../driver/device.js';
 import { FILE_READ_ACCESS, FILE_WRITE_ACCESS } from '../abi/index.js';
 import { connectSocketTransport } from './socket-transport.js';
-import { ADMIN_ENDPOINT_NAME, DEVICE_ENDPOINT_NAME, endpointPaths } from '../service/paths.js';
+import { endpointPaths } from '../service/paths.js';
 
 export interface DeviceTransport {
   /** Sends one IOCTL; resolves with the device's result (a failure NTSTATUS is a result, not a rejection). */
@@ -32,10 +32,6 @@ export function inProcessTransport(device: Device, opts: { write?: boolean; pid?
     async close() { closed = true; },
   };
 }
-
-/** Socket file names inside the service's socket directory (a contract: other tools rely on them). */
-export const DEVICE_SOCKET = DEVICE_ENDPOINT_NAME;
-export const ADMIN_SOCKET = ADMIN_ENDPOINT_NAME;
 
 /**
  * Connects to a running service: the admin endpoint (read + write) or the device endpoint (read

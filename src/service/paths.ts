@@ -45,8 +45,8 @@ export function journalDir(dataDir: string): string {
 }
 
 /** Endpoint names inside the socket directory (a contract: other tools rely on them). */
-export const DEVICE_ENDPOINT_NAME = 'device.sock';
-export const ADMIN_ENDPOINT_NAME = 'admin.sock';
+export const DEVICE_SOCKET_NAME = 'device.sock';
+export const ADMIN_SOCKET_NAME = 'admin.sock';
 
 /** Where the two endpoints of a socket directory live on a platform, and what kind of object they are. */
 export interface EndpointPaths {
@@ -73,7 +73,7 @@ const PIPE_PREFIX = /^\\\\[.?]\\pipe\\/i;
  * endpointPaths('C:\\Temp\\win11mon', 'win32').device     // '\\\\?\\pipe\\C:\\Temp\\win11mon\\device.sock'
  */
 export function endpointPaths(socketDir: string, platform: NodeJS.Platform = process.platform): EndpointPaths {
-  if (platform !== 'win32') return { device: join(socketDir, DEVICE_ENDPOINT_NAME), admin: join(socketDir, ADMIN_ENDPOINT_NAME), kind: 'unix' };
+  if (platform !== 'win32') return { device: join(socketDir, DEVICE_SOCKET_NAME), admin: join(socketDir, ADMIN_SOCKET_NAME), kind: 'unix' };
   const base = PIPE_PREFIX.test(socketDir) ? socketDir : win32.join('\\\\?\\pipe', win32.resolve(socketDir));
-  return { device: win32.join(base, DEVICE_ENDPOINT_NAME), admin: win32.join(base, ADMIN_ENDPOINT_NAME), kind: 'pipe' };
+  return { device: win32.join(base, DEVICE_SOCKET_NAME), admin: win32.join(base, ADMIN_SOCKET_NAME), kind: 'pipe' };
 }

@@ -10,11 +10,9 @@ import { createServer, createConnection, type Server, type Socket } from 'node:n
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { FILE_READ_ACCESS, FILE_WRITE_ACCESS, NtStatus, Win11MonError, ioctlAccess, isWin11MonError } from '../abi/index.js';
 import type { Device, DeviceCaller, IoctlResult } from '../driver/device.js';
-import { ADMIN_ENDPOINT_NAME, DEVICE_ENDPOINT_NAME, endpointPaths } from './paths.js';
+import { endpointPaths } from './paths.js';
 import { CONNECTION_ERROR_ID, FRAME_HEADER_SIZE, FrameDecoder, MAX_FRAME_DATA, encodeFrameInto, encodeResponse, type Frame } from './framing.js';
 
-export const DEVICE_SOCKET_NAME = DEVICE_ENDPOINT_NAME;
-export const ADMIN_SOCKET_NAME = ADMIN_ENDPOINT_NAME;
 /** Requests one connection may have in flight before the service stops reading from it. */
 export const MAX_IN_FLIGHT_PER_CONNECTION = 256;
 
